@@ -64,9 +64,53 @@ int tern_attr_get_xor_address(const struct tern_attr *a, const uint8_t *txid, st
 	return TERN_OK;
 }
 
+/* Length of the UTF-8 sequence led by b, with the range of its second byte. */
+static size_t utf8_lead(uint8_t b, uint8_t *lo, uint8_t *hi)
+{
+	*lo = 0x80;
+	*hi = 0xBF;
+	if (b < 0x80)
+		return 1;
+	if (b >= 0xC2 && b <= 0xDF)
+		return 2;
+	if (b >= 0xE0 && b <= 0xEF) {
+		*lo = b == 0xE0 ? 0xA0 : 0x80; /* no overlong forms */
+		*hi = b == 0xED ? 0x9F : 0xBF; /* no surrogates */
+		return 3;
+	}
+	if (b >= 0xF0 && b <= 0xF4) {
+		*lo = b == 0xF0 ? 0x90 : 0x80;
+		*hi = b == 0xF4 ? 0x8F : 0xBF; /* nothing above U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+/* RFC 3629 §4 well-formed UTF-8. */
+static bool utf8_valid(const uint8_t *text, size_t len)
+{
+	struct tern_reader r;
+	uint8_t b, lo, hi;
+
+	tern_reader_init(&r, text, len);
+	while (tern_reader_u8(&r, &b) == TERN_OK) {
+		size_t n = utf8_lead(b, &lo, &hi);
+
+		if (n == 0)
+			return false;
+		for (size_t i = 1; i < n; i++) {
+			if (tern_reader_u8(&r, &b) != TERN_OK || b < lo || b > hi)
+				return false;
+			lo = 0x80;
+			hi = 0xBF;
+		}
+	}
+	return true;
+}
+
 int tern_attr_get_string(const struct tern_attr *a, const uint8_t **text, size_t *len)
 {
-	if (a->len > TERN_STUN_MAX_STRING)
+	if (a->len > TERN_STUN_MAX_STRING || !utf8_valid(a->value, a->len))
 		return TERN_ERR_MALFORMED;
 	*text = a->value;
 	*len = a->len;
@@ -143,7 +187,8 @@ static int read_code(struct tern_reader *r, uint8_t *top, struct tern_error_code
 	if (cls < 3 || cls > 6 || number > 99)
 		return TERN_ERR_MALFORMED;
 	reason_len = tern_reader_remaining(r);
-	if (reason_len > TERN_STUN_MAX_REASON || tern_reader_bytes(r, reason_len, &reason))
+	if (reason_len > TERN_STUN_MAX_REASON || tern_reader_bytes(r, reason_len, &reason) ||
+	    !utf8_valid(reason, reason_len))
 		return TERN_ERR_MALFORMED;
 	*top = (uint8_t)(word >> 24);
 	out->code = (uint16_t)(cls * 100 + number);
@@ -207,8 +252,8 @@ int tern_attr_get_unknown_attributes(const struct tern_attr *a, uint16_t *types,
 /*
  * |          Algorithm           |  Algorithm Parameters Length   |
  * |                    Algorithm Parameters (variable)             ..
- * Parameters are padded to 4 like an attribute (RFC 8489 §14.11); the pad
- * may be left to the attribute's own padding on the last entry.
+ * Parameters are padded to 4 like an attribute (RFC 8489 §14.11, §14.12),
+ * in every entry, the last one included, so the value re-encodes exactly.
  */
 static int read_alg(struct tern_reader *r, struct tern_password_alg_entry *e)
 {
@@ -218,7 +263,7 @@ static int read_alg(struct tern_reader *r, struct tern_password_alg_entry *e)
 	    tern_reader_bytes(r, e->params_len, &e->params))
 		return TERN_ERR_MALFORMED;
 	pad = (4u - e->params_len % 4u) % 4u;
-	if (tern_reader_remaining(r) > 0 && tern_reader_skip(r, pad))
+	if (tern_reader_skip(r, pad))
 		return TERN_ERR_MALFORMED;
 	return TERN_OK;
 }
@@ -307,6 +352,8 @@ int tern_attr_validate(const struct tern_attr *a)
 {
 	enum tern_attr_kind kind = tern_attr_kind_of(a->type);
 	struct tern_addr addr;
+	const uint8_t *text;
+	size_t text_len;
 
 	switch (kind) {
 	case TERN_KIND_UNKNOWN:
@@ -316,7 +363,7 @@ int tern_attr_validate(const struct tern_attr *a)
 	case TERN_KIND_XOR_ADDRESS:
 		return tern_attr_get_address(a, &addr);
 	case TERN_KIND_STRING:
-		return a->len <= TERN_STUN_MAX_STRING ? TERN_OK : TERN_ERR_MALFORMED;
+		return tern_attr_get_string(a, &text, &text_len);
 	case TERN_KIND_EMPTY:
 		return validate_fixed(a, 0);
 	case TERN_KIND_EVEN_PORT:

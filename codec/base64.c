@@ -25,8 +25,8 @@ int tern_base64_encode(const void *in, size_t n, char *out, size_t cap)
 			v |= p[i + 2];
 		out[o++] = alphabet[(v >> 18) & 63u];
 		out[o++] = alphabet[(v >> 12) & 63u];
-		out[o++] = left > 1 ? alphabet[(v >> 6) & 63u] : '=';
-		out[o++] = left > 2 ? alphabet[v & 63u] : '=';
+		out[o++] = (char)(left > 1 ? alphabet[(v >> 6) & 63u] : '=');
+		out[o++] = (char)(left > 2 ? alphabet[v & 63u] : '=');
 	}
 	out[o] = '\0';
 	return TERN_OK;

@@ -9,7 +9,7 @@
  * are deprecated in OpenSSL 3 (the build pins OPENSSL_API_COMPAT to 1.1.1)
  * but hash on the stack without allocating.
  */
-#include "tern_codec.h"
+#include "reader.h"
 
 #include <openssl/crypto.h>
 #include <openssl/md5.h>
@@ -299,6 +299,27 @@ int tern_turn_rest_password(const void *secret, size_t secret_len, const void *u
 	return tern_base64_encode(mac, sizeof(mac), out, cap);
 }
 
+int tern_turn_rest_expiry(const uint8_t *username, size_t len, uint64_t *expiry)
+{
+	struct tern_reader r;
+	uint64_t v = 0;
+	size_t digits = 0;
+	uint8_t c;
+
+	tern_reader_init(&r, username, len);
+	while (tern_reader_u8(&r, &c) == TERN_OK) {
+		if (c == ':' && digits > 0)
+			break; /* "<expiry>:<id>" */
+		if (c < '0' || c > '9' || ++digits > 12)
+			return TERN_ERR_NOT_FOUND;
+		v = v * 10 + (uint64_t)(c - '0');
+	}
+	if (digits == 0)
+		return TERN_ERR_NOT_FOUND;
+	*expiry = v;
+	return TERN_OK;
+}
+
 static const char cookie_prefix[] = "obMatJos2";
 #define COOKIE_PREFIX_LEN (sizeof(cookie_prefix) - 1)
 
@@ -326,7 +347,7 @@ int tern_stun_nonce_features(const uint8_t *nonce, size_t len, uint32_t *feature
 	if (tern_base64_decode((const char *)nonce + COOKIE_PREFIX_LEN, 4, bits, sizeof(bits),
 	                       &n) != TERN_OK ||
 	    n != 3)
-		return TERN_ERR_MALFORMED;
+		return TERN_ERR_NOT_FOUND;
 	*features = (uint32_t)bits[0] << 16 | (uint32_t)bits[1] << 8 | bits[2];
 	return TERN_OK;
 }

@@ -118,8 +118,11 @@ static int parse_attrs(struct tern_reader *r, struct tern_stun_msg *msg)
 		int err;
 
 		/* FINGERPRINT is always last (RFC 8489 §14.7). */
-		if (msg->fp_index >= 0)
+		if (msg->fp_index >= 0) {
+			msg->bad_index = msg->fp_index;
+			msg->bad_type = TERN_ATTR_FINGERPRINT;
 			return TERN_ERR_MALFORMED;
+		}
 		a.offset = (uint32_t)r->pos;
 		if (tern_reader_u16(r, &a.type) || tern_reader_u16(r, &a.len) ||
 		    tern_reader_sub(r, a.len, &value) ||

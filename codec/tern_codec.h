@@ -278,8 +278,8 @@ TERN_WUR int tern_attr_get_xor_address(const struct tern_attr *a, const uint8_t 
                                        struct tern_addr *out);
 /*
  * Text attributes: a view of the bytes as sent (not NUL-terminated), at most
- * TERN_STUN_MAX_STRING bytes. UTF-8 is not enforced: a server compares these
- * bytes, it does not interpret them.
+ * TERN_STUN_MAX_STRING bytes of well-formed UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), as RFC 8489 §14 requires.
  */
 TERN_WUR int tern_attr_get_string(const struct tern_attr *a, const uint8_t **text, size_t *len);
 TERN_WUR int tern_attr_get_u32(const struct tern_attr *a, uint32_t *out);
@@ -342,6 +342,8 @@ TERN_WUR int tern_attr_validate(const struct tern_attr *a);
  * with TERN_ERR_NO_SPACE / TERN_ERR_INVALID_ARG and poisons the builder:
  * every later call fails too and tern_stun_build_finish() reports the
  * first error, so a caller may chain adds and check once (fail closed).
+ * That is why the adds, unlike the rest of the API, are not
+ * warn_unused_result: tern_stun_build_finish() is, and it is the check.
  */
 struct tern_stun_builder {
 	uint8_t *buf;
@@ -356,49 +358,43 @@ struct tern_stun_builder {
 TERN_WUR int tern_stun_build_start(struct tern_stun_builder *b, uint8_t *buf, size_t cap,
                                    uint16_t type, const uint8_t *txid);
 /* Raw attribute: any type, len bytes copied, zero padding. */
-TERN_WUR int tern_stun_add_raw(struct tern_stun_builder *b, uint16_t type, const void *value,
-                               size_t len);
+int tern_stun_add_raw(struct tern_stun_builder *b, uint16_t type, const void *value, size_t len);
 /*
  * Reserve an attribute of len bytes and return where its value goes, so the
  * caller writes it in place (DATA without a copy). Padding is zeroed.
  */
-TERN_WUR int tern_stun_add_reserve(struct tern_stun_builder *b, uint16_t type, size_t len,
-                                   uint8_t **value);
-TERN_WUR int tern_stun_add_address(struct tern_stun_builder *b, uint16_t type,
-                                   const struct tern_addr *addr);
-TERN_WUR int tern_stun_add_xor_address(struct tern_stun_builder *b, uint16_t type,
-                                       const struct tern_addr *addr);
+int tern_stun_add_reserve(struct tern_stun_builder *b, uint16_t type, size_t len, uint8_t **value);
+int tern_stun_add_address(struct tern_stun_builder *b, uint16_t type, const struct tern_addr *addr);
+int tern_stun_add_xor_address(struct tern_stun_builder *b, uint16_t type,
+                              const struct tern_addr *addr);
 /* Text attribute; rejects more than TERN_STUN_MAX_STRING bytes. */
-TERN_WUR int tern_stun_add_string(struct tern_stun_builder *b, uint16_t type, const void *text,
-                                  size_t len);
-TERN_WUR int tern_stun_add_u32(struct tern_stun_builder *b, uint16_t type, uint32_t v);
-TERN_WUR int tern_stun_add_u64(struct tern_stun_builder *b, uint16_t type, uint64_t v);
-TERN_WUR int tern_stun_add_u8(struct tern_stun_builder *b, uint16_t type, uint8_t v);
-TERN_WUR int tern_stun_add_u16(struct tern_stun_builder *b, uint16_t type, uint16_t v);
-TERN_WUR int tern_stun_add_even_port(struct tern_stun_builder *b, bool reserve);
+int tern_stun_add_string(struct tern_stun_builder *b, uint16_t type, const void *text, size_t len);
+int tern_stun_add_u32(struct tern_stun_builder *b, uint16_t type, uint32_t v);
+int tern_stun_add_u64(struct tern_stun_builder *b, uint16_t type, uint64_t v);
+int tern_stun_add_u8(struct tern_stun_builder *b, uint16_t type, uint8_t v);
+int tern_stun_add_u16(struct tern_stun_builder *b, uint16_t type, uint16_t v);
+int tern_stun_add_even_port(struct tern_stun_builder *b, bool reserve);
 /* ERROR-CODE; code 300..699; reason may be NULL for the standard phrase. */
-TERN_WUR int tern_stun_add_error_code(struct tern_stun_builder *b, uint16_t code,
-                                      const char *reason, size_t reason_len);
-TERN_WUR int tern_stun_add_address_error_code(struct tern_stun_builder *b, uint8_t family,
-                                              uint16_t code, const char *reason, size_t reason_len);
-TERN_WUR int tern_stun_add_unknown_attributes(struct tern_stun_builder *b, const uint16_t *types,
-                                              size_t n);
-TERN_WUR int tern_stun_add_password_algorithm(struct tern_stun_builder *b,
-                                              const struct tern_password_alg_entry *e);
-TERN_WUR int tern_stun_add_password_algorithms(struct tern_stun_builder *b,
-                                               const struct tern_password_alg_entry *e, size_t n);
-TERN_WUR int tern_stun_add_icmp(struct tern_stun_builder *b, const struct tern_icmp *icmp);
+int tern_stun_add_error_code(struct tern_stun_builder *b, uint16_t code, const char *reason,
+                             size_t reason_len);
+int tern_stun_add_address_error_code(struct tern_stun_builder *b, uint8_t family, uint16_t code,
+                                     const char *reason, size_t reason_len);
+int tern_stun_add_unknown_attributes(struct tern_stun_builder *b, const uint16_t *types, size_t n);
+int tern_stun_add_password_algorithm(struct tern_stun_builder *b,
+                                     const struct tern_password_alg_entry *e);
+int tern_stun_add_password_algorithms(struct tern_stun_builder *b,
+                                      const struct tern_password_alg_entry *e, size_t n);
+int tern_stun_add_icmp(struct tern_stun_builder *b, const struct tern_icmp *icmp);
 /*
  * MESSAGE-INTEGRITY over everything so far (RFC 8489 §14.5), HMAC-SHA1 with
  * key (the long-term MD5/SHA-256 key or the short-term password).
  */
-TERN_WUR int tern_stun_add_integrity(struct tern_stun_builder *b, const uint8_t *key,
-                                     size_t key_len);
+int tern_stun_add_integrity(struct tern_stun_builder *b, const uint8_t *key, size_t key_len);
 /* MESSAGE-INTEGRITY-SHA256; mac_len 16..32 in steps of 4 (32 = full). */
-TERN_WUR int tern_stun_add_integrity_sha256(struct tern_stun_builder *b, const uint8_t *key,
-                                            size_t key_len, size_t mac_len);
+int tern_stun_add_integrity_sha256(struct tern_stun_builder *b, const uint8_t *key, size_t key_len,
+                                   size_t mac_len);
 /* FINGERPRINT (RFC 8489 §14.7); must be the last add. */
-TERN_WUR int tern_stun_add_fingerprint(struct tern_stun_builder *b);
+int tern_stun_add_fingerprint(struct tern_stun_builder *b);
 /* First error of the build, or TERN_OK with *len = the message length. */
 TERN_WUR int tern_stun_build_finish(const struct tern_stun_builder *b, size_t *len);
 
@@ -442,6 +438,13 @@ void tern_stun_userhash(const void *username, size_t username_len, const void *r
 TERN_WUR int tern_turn_rest_password(const void *secret, size_t secret_len, const void *username,
                                      size_t username_len, char *out, size_t cap);
 
+/*
+ * The expiry of a TURN REST API username "<unix-seconds>[:<id>]": 1 to 12
+ * leading digits, then the end or ':'. Errors: TERN_ERR_NOT_FOUND (not
+ * such a username).
+ */
+TERN_WUR int tern_turn_rest_expiry(const uint8_t *username, size_t len, uint64_t *expiry);
+
 /* HMAC-SHA1 and HMAC-SHA256 of one buffer, for callers (nonces, REST). */
 void tern_hmac_sha1(const void *key, size_t key_len, const void *data, size_t len, uint8_t out[20]);
 void tern_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
@@ -459,7 +462,10 @@ bool tern_ct_equal(const void *a, const void *b, size_t n);
 #define TERN_FEATURE_USERNAME_ANONYMITY  0x000002u
 /* Writes the 13 cookie bytes (no NUL). features must fit in 24 bits. */
 TERN_WUR int tern_stun_nonce_cookie(uint32_t features, uint8_t out[TERN_NONCE_COOKIE_LEN]);
-/* TERN_OK and *features when nonce starts with a cookie, else NOT_FOUND. */
+/*
+ * TERN_OK and *features when nonce starts with a well-formed cookie;
+ * TERN_ERR_NOT_FOUND otherwise (no cookie: an RFC 5389 server's nonce).
+ */
 TERN_WUR int tern_stun_nonce_features(const uint8_t *nonce, size_t len, uint32_t *features);
 
 /* --------------------------------------------------- base64 (RFC 4648) */

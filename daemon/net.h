@@ -1,0 +1,36 @@
+/* net.h - socket helpers and conversions between sockaddr and struct tern_addr. */
+#ifndef TERND_NET_H
+#define TERND_NET_H
+
+#include "tern_codec.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+void ternd_addr_to_sockaddr(const struct tern_addr *a, struct sockaddr_storage *ss, socklen_t *len);
+/* false for a family other than AF_INET/AF_INET6. */
+bool ternd_addr_from_sockaddr(const struct sockaddr *sa, struct tern_addr *a);
+/* "192.0.2.1:3478" or "[2001:db8::1]:3478" (port omitted when with_port is false). */
+const char *ternd_addr_str(const struct tern_addr *a, bool with_port, char *buf, size_t cap);
+/* An IPv4 or IPv6 literal; port 0. */
+bool ternd_addr_parse(const char *text, struct tern_addr *a);
+bool ternd_addr_is_any(const struct tern_addr *a);
+/* Monotonic milliseconds (the relay's `now`). */
+uint64_t ternd_now_ms(void);
+/* Unix time in milliseconds. */
+uint64_t ternd_unix_ms(void);
+
+enum {
+	TERND_SOCK_REUSEPORT = 1, /* SO_REUSEPORT: one socket per worker */
+	TERND_SOCK_PKTINFO = 2,   /* learn the local address of each datagram */
+	TERND_SOCK_DF = 4,        /* IP_PMTUDISC_DO: set DF on every datagram */
+};
+/* Non-blocking UDP socket bound to addr; returns fd or -errno. */
+int ternd_udp_socket(const struct tern_addr *addr, int flags);
+/* Non-blocking listening TCP socket; returns fd or -errno. */
+int ternd_tcp_listener(const struct tern_addr *addr, int flags, int backlog);
+/* The local address a socket is bound to. */
+bool ternd_local_addr(int fd, struct tern_addr *a);
+
+#endif /* TERND_NET_H */

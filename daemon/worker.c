@@ -1,0 +1,695 @@
+/*
+ * worker.c - one worker's poll() loop: it turns datagrams into relay
+ * inputs and relay actions into syscalls, in batches (recvmmsg/sendmmsg),
+ * and makes no protocol decision of its own (STYLE.md rule 25).
+ */
+#define _GNU_SOURCE
+#include "worker.h"
+
+#include "log.h"
+#include "net.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define ACTIONS_CAP (TERND_BATCH * TERN_RELAY_MAX_ACTIONS * 2)
+#define SCRATCH_CAP (TERND_BATCH * TERN_RELAY_SCRATCH * 2)
+
+static void *hook_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void hook_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+/* The relay's CSPRNG: getrandom(2), never a seeded PRNG. */
+static int hook_entropy(void *ctx, uint8_t *buf, size_t n)
+{
+	(void)ctx;
+	while (n > 0) {
+		ssize_t got = getrandom(buf, n, 0);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return -1;
+		buf += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+static const struct tern_relay_hooks relay_hooks = {hook_alloc, hook_free, hook_entropy, NULL};
+
+static void out_reset(struct ternd_worker *w)
+{
+	w->out.actions = w->actions;
+	w->out.cap = ACTIONS_CAP;
+	w->out.n = 0;
+	w->out.scratch = w->scratch;
+	w->out.scratch_cap = SCRATCH_CAP;
+	w->out.scratch_len = 0;
+}
+
+/* ------------------------------------------------------------ sending */
+
+static void flush_sends(struct ternd_worker *w)
+{
+	unsigned done = 0;
+
+	while (done < w->sn) {
+		int n = sendmmsg(w->sfd, w->smsg + done, w->sn - done, MSG_DONTWAIT);
+
+		if (n <= 0) {
+			/* EAGAIN or an error for one datagram: drop it, go on */
+			atomic_fetch_add_explicit(&w->counters->send_errors, 1,
+			                          memory_order_relaxed);
+			done++;
+			continue;
+		}
+		done += (unsigned)n;
+	}
+	w->sn = 0;
+	w->sfd = -1;
+}
+
+/* Source address for a reply from a wildcard listener (IP_PKTINFO). */
+static size_t put_pktinfo(uint8_t *ctl, const struct tern_addr *src)
+{
+	struct msghdr m = {.msg_control = ctl, .msg_controllen = 64};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	memset(ctl, 0, 64);
+	if (src->family == TERN_AF_IPV6) {
+		struct in6_pktinfo pi = {0};
+
+		memcpy(&pi.ipi6_addr, src->addr, 16);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+	struct in_pktinfo pi = {0};
+
+	memcpy(&pi.ipi_spec_dst, src->addr, 4);
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(pi));
+	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	return CMSG_SPACE(sizeof(pi));
+}
+
+static void queue_send(struct ternd_worker *w, int fd, const struct tern_addr *to,
+                       const struct tern_addr *from, const uint8_t *data, size_t len)
+{
+	struct mmsghdr *m;
+	unsigned i;
+
+	if (w->sn > 0 && (w->sfd != fd || w->sn == TERND_BATCH))
+		flush_sends(w);
+	i = w->sn++;
+	w->sfd = fd;
+	m = &w->smsg[i];
+	memset(m, 0, sizeof(*m));
+	w->siov[i].iov_base = (void *)(uintptr_t)data;
+	w->siov[i].iov_len = len;
+	ternd_addr_to_sockaddr(to, &w->saddr[i], &m->msg_hdr.msg_namelen);
+	m->msg_hdr.msg_name = &w->saddr[i];
+	m->msg_hdr.msg_iov = &w->siov[i];
+	m->msg_hdr.msg_iovlen = 1;
+	if (from != NULL) {
+		m->msg_hdr.msg_control = w->sctl[i];
+		m->msg_hdr.msg_controllen = put_pktinfo(w->sctl[i], from);
+	}
+}
+
+static void send_client(struct ternd_worker *w, const struct tern_relay_action *a)
+{
+	const struct ternd_listener *l;
+
+	if (a->client.transport != TERN_TRANSPORT_UDP) {
+		ternd_conn_send(w, a->client.listener, a->data, a->len);
+		return;
+	}
+	if (a->client.listener >= w->n_listeners)
+		return;
+	l = &w->listeners[a->client.listener];
+	queue_send(w, l->fd, &a->client.client, l->wildcard ? &a->client.server : NULL, a->data,
+	           a->len);
+}
+
+/* ------------------------------------------------------- relay sockets */
+
+static struct ternd_relay_sock *sock_of(struct ternd_worker *w, uint32_t handle)
+{
+	struct ternd_relay_sock *s = &w->socks[handle & w->socks_mask];
+
+	return s->handle == handle ? s : NULL;
+}
+
+static int open_result(int fd_or_err)
+{
+	if (fd_or_err == -EADDRINUSE || fd_or_err == -EACCES)
+		return TERN_ERR_STATE; /* try another port */
+	return TERN_ERR_CAPACITY;      /* descriptors, memory: 508 */
+}
+
+static void do_open(struct ternd_worker *w, const struct tern_relay_action *a)
+{
+	enum { V4, V6 } fam = a->peer.family == TERN_AF_IPV6 ? V6 : V4;
+	struct tern_addr bind_at = w->shared->relay_bind[fam];
+	struct ternd_relay_sock *s = &w->socks[a->handle & w->socks_mask];
+	int result = TERN_OK;
+	int fd;
+
+	bind_at.port = a->peer.port;
+	fd = s->handle != 0 ? -EMFILE
+	                    : ternd_udp_socket(&bind_at, a->dont_fragment ? TERND_SOCK_DF : 0);
+	if (fd >= 0 &&
+	    ternd_loop_add(&w->loop, fd, POLLIN, TERND_K_RELAY, a->handle, &s->slot) != 0) {
+		close(fd);
+		fd = -EMFILE;
+	}
+	if (fd < 0) {
+		result = open_result(fd);
+	} else {
+		s->handle = a->handle;
+		s->fd = fd;
+	}
+	if (tern_relay_opened(w->relay, w->now, a->handle, result, &w->out) != TERN_OK)
+		ternd_log(TERND_ERROR, "relay_open", "no room to report a bind result");
+}
+
+static void loop_remove(struct ternd_worker *w, size_t slot)
+{
+	struct ternd_loop_entry moved;
+
+	if (ternd_loop_remove(&w->loop, slot, &moved) == 0)
+		return;
+	if (moved.kind == TERND_K_RELAY)
+		w->socks[moved.id & w->socks_mask].slot = slot;
+	else if (moved.kind == TERND_K_CONN)
+		ternd_conn_moved(w, moved.id, slot);
+	else if (moved.kind == TERND_K_UDP_LISTEN || moved.kind == TERND_K_TCP_LISTEN ||
+	         moved.kind == TERND_K_TLS_LISTEN)
+		w->listeners[moved.id].slot = slot;
+}
+
+static void do_close(struct ternd_worker *w, uint32_t handle)
+{
+	struct ternd_relay_sock *s = sock_of(w, handle);
+
+	if (s == NULL)
+		return;
+	if (w->sfd == s->fd)
+		flush_sends(w);
+	loop_remove(w, s->slot);
+	close(s->fd);
+	s->handle = 0;
+	s->fd = -1;
+}
+
+/* ------------------------------------------------------------ events */
+
+static void count_error(struct ternd_worker *w, uint16_t code)
+{
+	static const uint16_t codes[] = {400, 401, 403, 437, 438, 441};
+	size_t i = 0;
+
+	while (i < sizeof(codes) / sizeof(codes[0]) && codes[i] != code)
+		i++;
+	atomic_fetch_add_explicit(&w->counters->errors_by_code[i], 1, memory_order_relaxed);
+}
+
+static void do_event(struct ternd_worker *w, const struct tern_relay_action *a)
+{
+	char who[64];
+	_Atomic uint64_t *c = NULL;
+
+	ternd_addr_str(&a->client.client, true, who, sizeof(who));
+	switch (a->event) {
+	case TERN_EV_ALLOC_CREATED:
+		c = &w->counters->allocs_created;
+		ternd_log(TERND_INFO, "alloc_created", "client=%s worker=%u", who, w->index);
+		break;
+	case TERN_EV_ALLOC_DELETED:
+		c = &w->counters->allocs_deleted;
+		ternd_log(TERND_INFO, "alloc_deleted", "client=%s", who);
+		break;
+	case TERN_EV_ALLOC_EXPIRED:
+		c = &w->counters->allocs_expired;
+		ternd_log(TERND_INFO, "alloc_expired", "client=%s", who);
+		break;
+	case TERN_EV_PORT_EXHAUSTED:
+		c = &w->counters->port_exhausted;
+		ternd_log(TERND_WARN, "ports_exhausted", "client=%s code=%u", who, a->code);
+		break;
+	case TERN_EV_AUTH_FAILED:
+	case TERN_EV_ERROR_SENT:
+		count_error(w, a->code);
+		if (ternd_log_enabled(TERND_DEBUG))
+			ternd_log(TERND_DEBUG,
+			          a->event == TERN_EV_AUTH_FAILED ? "auth_failed" : "error_sent",
+			          "client=%s code=%u", who, a->code);
+		break;
+	case TERN_EV_PERMISSION_CREATED:
+	case TERN_EV_CHANNEL_BOUND:
+		if (ternd_log_enabled(TERND_DEBUG))
+			ternd_log(TERND_DEBUG,
+			          a->event == TERN_EV_CHANNEL_BOUND ? "channel_bound"
+			                                            : "permission",
+			          "client=%s channel=0x%04x", who, a->code);
+		break;
+	}
+	if (c != NULL)
+		atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+void ternd_worker_execute(struct ternd_worker *w)
+{
+	/* do_open appends the relay's answer, so the bound is re-read each time */
+	for (size_t i = 0; i < w->out.n; i++) {
+		const struct tern_relay_action *a = &w->out.actions[i];
+		struct ternd_relay_sock *s;
+
+		switch (a->kind) {
+		case TERN_ACT_SEND_CLIENT:
+			send_client(w, a);
+			break;
+		case TERN_ACT_SEND_PEER:
+			if ((s = sock_of(w, a->handle)) != NULL)
+				queue_send(w, s->fd, &a->peer, NULL, a->data, a->len);
+			break;
+		case TERN_ACT_OPEN:
+			do_open(w, a);
+			break;
+		case TERN_ACT_CLOSE:
+			do_close(w, a->handle);
+			break;
+		case TERN_ACT_EVENT:
+			do_event(w, a);
+			break;
+		}
+	}
+	flush_sends(w);
+	out_reset(w);
+}
+
+/* Execute early when the batch buffer could not take another input. */
+static void make_room(struct ternd_worker *w)
+{
+	if (w->out.cap - w->out.n < 2 * TERN_RELAY_MAX_ACTIONS ||
+	    w->out.scratch_cap - w->out.scratch_len < 2 * TERN_RELAY_SCRATCH)
+		ternd_worker_execute(w);
+}
+
+void ternd_worker_client_input(struct ternd_worker *w, const struct tern_relay_client *from,
+                               const uint8_t *buf, size_t len)
+{
+	make_room(w);
+	if (tern_relay_client_input(w->relay, w->now, from, buf, len, &w->out) != TERN_OK)
+		atomic_fetch_add_explicit(&w->counters->dropped, 1, memory_order_relaxed);
+}
+
+void ternd_worker_client_closed(struct ternd_worker *w, const struct tern_relay_client *from)
+{
+	make_room(w);
+	if (tern_relay_client_closed(w->relay, w->now, from, &w->out) != TERN_OK)
+		ternd_log(TERND_ERROR, "conn_close", "no room to free a connection's allocation");
+}
+
+/* ----------------------------------------------------------- receiving */
+
+static void prepare_recv(struct ternd_worker *w, size_t headroom)
+{
+	for (unsigned i = 0; i < TERND_BATCH; i++) {
+		struct msghdr *h = &w->rmsg[i].msg_hdr;
+
+		w->riov[i].iov_base = w->rbuf[i] + headroom;
+		w->riov[i].iov_len = TERND_DGRAM_MAX;
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &w->raddr[i];
+		h->msg_namelen = sizeof(w->raddr[i]);
+		h->msg_iov = &w->riov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = w->rctl[i];
+		h->msg_controllen = sizeof(w->rctl[i]);
+	}
+}
+
+/* The local address a datagram arrived at, from IP_PKTINFO / IPV6_PKTINFO. */
+static void local_of(struct msghdr *h, const struct ternd_listener *l, struct tern_addr *out)
+{
+	*out = l->ep.addr;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			memcpy(out->addr, &pi.ipi_addr, 4);
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			memcpy(out->addr, &pi.ipi6_addr, 16);
+		}
+	}
+}
+
+static void drain_udp_listener(struct ternd_worker *w, uint32_t id)
+{
+	const struct ternd_listener *l = &w->listeners[id];
+
+	for (int round = 0; round < 8; round++) {
+		int n;
+
+		prepare_recv(w, 0);
+		n = recvmmsg(l->fd, w->rmsg, TERND_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct msghdr *h = &w->rmsg[i].msg_hdr;
+			struct tern_relay_client from = {id, TERN_TRANSPORT_UDP, {0}, {0}};
+
+			if ((h->msg_flags & MSG_TRUNC) ||
+			    !ternd_addr_from_sockaddr((struct sockaddr *)h->msg_name, &from.client))
+				continue;
+			local_of(h, l, &from.server);
+			ternd_worker_client_input(w, &from, w->rbuf[i], w->rmsg[i].msg_len);
+		}
+		ternd_worker_execute(w);
+		if (n < TERND_BATCH)
+			break;
+	}
+}
+
+static void drain_relay(struct ternd_worker *w, uint32_t handle)
+{
+	struct ternd_relay_sock *s = sock_of(w, handle);
+
+	for (int round = 0; s != NULL && round < 4; round++) {
+		int n;
+
+		prepare_recv(w, TERND_HEADROOM);
+		n = recvmmsg(s->fd, w->rmsg, TERND_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct msghdr *h = &w->rmsg[i].msg_hdr;
+			struct tern_addr peer;
+
+			if ((h->msg_flags & MSG_TRUNC) ||
+			    !ternd_addr_from_sockaddr((struct sockaddr *)h->msg_name, &peer))
+				continue;
+			make_room(w);
+			if (tern_relay_peer_input(w->relay, w->now, handle, &peer, w->rbuf[i],
+			                          TERND_HEADROOM, w->rmsg[i].msg_len,
+			                          TERND_TAILROOM, &w->out) != TERN_OK)
+				atomic_fetch_add_explicit(&w->counters->dropped, 1,
+				                          memory_order_relaxed);
+		}
+		ternd_worker_execute(w);
+		/* the socket may have been closed by an action */
+		s = sock_of(w, handle);
+		if (n < TERND_BATCH)
+			break;
+	}
+}
+
+/* ------------------------------------------------------------ control */
+
+static void drain_control(struct ternd_worker *w, int fd)
+{
+	char buf[64];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	if (atomic_load(&w->shared->reload_gen) != w->reload_gen) {
+		struct tern_relay_config rc;
+
+		pthread_mutex_lock(&w->shared->reload_lock);
+		w->reload_gen = atomic_load(&w->shared->reload_gen);
+		/* the shared config carries no hooks: each worker adds its own */
+		rc = w->shared->relay_cfg;
+		rc.hooks = relay_hooks;
+		if (tern_relay_reconfigure(w->relay, &rc) != TERN_OK)
+			ternd_log(TERND_ERROR, "reload_failed", "worker=%u kept its old settings",
+			          w->index);
+		pthread_mutex_unlock(&w->shared->reload_lock);
+	}
+	if (atomic_load(&w->shared->stopping) && !w->draining) {
+		w->draining = true;
+		tern_relay_set_draining(w->relay, true);
+	}
+}
+
+static void publish_counters(struct ternd_worker *w)
+{
+	struct tern_relay_stats st;
+	struct ternd_counters *c = w->counters;
+
+	tern_relay_get_stats(w->relay, &st);
+	atomic_store_explicit(&c->allocations, st.allocations, memory_order_relaxed);
+	atomic_store_explicit(&c->permissions, st.permissions, memory_order_relaxed);
+	atomic_store_explicit(&c->channels, st.channels, memory_order_relaxed);
+	atomic_store_explicit(&c->pkts_to_peer, st.pkts_to_peer, memory_order_relaxed);
+	atomic_store_explicit(&c->bytes_to_peer, st.bytes_to_peer, memory_order_relaxed);
+	atomic_store_explicit(&c->pkts_to_client, st.pkts_to_client, memory_order_relaxed);
+	atomic_store_explicit(&c->bytes_to_client, st.bytes_to_client, memory_order_relaxed);
+	atomic_store_explicit(&c->auth_failures, st.auth_failures, memory_order_relaxed);
+	atomic_store_explicit(&c->errors_sent, st.errors_sent, memory_order_relaxed);
+}
+
+static void handle_ready(struct ternd_worker *w, size_t i, short revents)
+{
+	const struct ternd_loop_entry e = w->loop.ent[i];
+
+	switch ((enum ternd_kind)e.kind) {
+	case TERND_K_UDP_LISTEN:
+		drain_udp_listener(w, e.id);
+		break;
+	case TERND_K_TCP_LISTEN:
+	case TERND_K_TLS_LISTEN:
+		ternd_conns_accept(w, &w->listeners[e.id]);
+		break;
+	case TERND_K_RELAY:
+		drain_relay(w, e.id);
+		break;
+	case TERND_K_CONN:
+		ternd_conn_event(w, e.id, revents);
+		ternd_worker_execute(w);
+		break;
+	case TERND_K_CONTROL:
+		drain_control(w, w->loop.pfd[i].fd);
+		break;
+	}
+}
+
+/*
+ * Draining ends at the deadline, or once no worker has an allocation left.
+ * A worker whose own allocations are gone keeps serving (508 to new ones)
+ * until then: closing its listeners would shrink the SO_REUSEPORT group,
+ * and the kernel would then hash other workers' clients to other sockets,
+ * cutting off allocations that are still draining.
+ */
+static bool drain_done(struct ternd_worker *w)
+{
+	struct ternd_shared *sh = w->shared;
+	struct tern_relay_stats st;
+
+	tern_relay_get_stats(w->relay, &st);
+	if (st.allocations == 0 && !w->drained) {
+		/* allocations cannot come back while draining (new ones get 508) */
+		w->drained = true;
+		if (atomic_fetch_add(&sh->drained, 1) + 1 == sh->workers)
+			for (unsigned i = 0; i < sh->workers; i++)
+				(void)!write(sh->wake_fd[i], "d", 1);
+	}
+	return atomic_load(&sh->drained) >= sh->workers || w->now >= sh->stop_deadline;
+}
+
+/* poll() timeout from the relay's next deadline and connection timers. */
+static int next_timeout(struct ternd_worker *w, uint64_t conn_deadline)
+{
+	uint64_t when = tern_relay_next_deadline(w->relay);
+
+	if (conn_deadline < when)
+		when = conn_deadline;
+	if (when <= w->now)
+		return 0;
+	/* at least once a second: counters and the drain check */
+	return when - w->now > 1000 ? 1000 : (int)(when - w->now);
+}
+
+static void run(struct ternd_worker *w)
+{
+	uint64_t conn_deadline = UINT64_MAX;
+	uint64_t last_publish = 0;
+
+	for (;;) {
+		int n = ternd_loop_wait(&w->loop, next_timeout(w, conn_deadline));
+
+		w->now = ternd_now_ms();
+		for (size_t i = 0; n > 0 && i < w->loop.n; i++) {
+			short rev = w->loop.pfd[i].revents;
+			int fd = w->loop.pfd[i].fd;
+
+			if (rev == 0)
+				continue;
+			w->loop.pfd[i].revents = 0;
+			handle_ready(w, i, rev);
+			/* the entry at i was removed and replaced: look at it again */
+			if (i < w->loop.n && w->loop.pfd[i].fd != fd && w->loop.pfd[i].revents != 0)
+				i--;
+		}
+		while (tern_relay_next_deadline(w->relay) <= w->now) {
+			bool more = tern_relay_tick(w->relay, w->now, &w->out) == TERN_OK &&
+			            w->out.n > 0 && tern_relay_next_deadline(w->relay) <= w->now;
+
+			ternd_worker_execute(w);
+			if (!more)
+				break;
+		}
+		conn_deadline = ternd_conns_expire(w);
+		ternd_worker_execute(w);
+		if (w->now - last_publish >= 1000) {
+			tern_relay_set_unix_time(w->relay, w->now, ternd_unix_ms());
+			publish_counters(w);
+			last_publish = w->now;
+		}
+		if (w->draining && drain_done(w))
+			break;
+	}
+}
+
+/* ------------------------------------------------------------- set-up */
+
+static int open_listener(struct ternd_worker *w, const struct ternd_endpoint *ep)
+{
+	struct ternd_listener *l = &w->listeners[w->n_listeners];
+	uint32_t id = (uint32_t)w->n_listeners;
+	bool udp = ep->transport == TERN_TRANSPORT_UDP;
+	int flags = TERND_SOCK_REUSEPORT;
+	uint8_t kind =
+	    udp ? TERND_K_UDP_LISTEN
+	        : (ep->transport == TERN_TRANSPORT_TLS ? TERND_K_TLS_LISTEN : TERND_K_TCP_LISTEN);
+	char where[64];
+
+	l->ep = *ep;
+	l->wildcard = ternd_addr_is_any(&ep->addr);
+	if (udp && l->wildcard)
+		flags |= TERND_SOCK_PKTINFO;
+	l->fd =
+	    udp ? ternd_udp_socket(&ep->addr, flags) : ternd_tcp_listener(&ep->addr, flags, 512);
+	if (l->fd < 0) {
+		ternd_log(TERND_ERROR, "listen_failed", "%s %s: %s", udp ? "udp" : "tcp",
+		          ternd_addr_str(&ep->addr, true, where, sizeof(where)), strerror(-l->fd));
+		return -1;
+	}
+	if (ternd_loop_add(&w->loop, l->fd, POLLIN, kind, id, &l->slot) != 0) {
+		close(l->fd);
+		return -1;
+	}
+	w->n_listeners++;
+	return 0;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 1;
+
+	while (p < n)
+		p *= 2;
+	return p;
+}
+
+static int setup(struct ternd_worker *w, const struct ternd_worker_arg *arg)
+{
+	struct tern_relay_config rc = arg->shared->relay_cfg;
+	size_t max = rc.max_allocations;
+	size_t nsocks = pow2_at_least(4 * max);
+	size_t slot;
+
+	w->index = arg->index;
+	w->shared = arg->shared;
+	w->counters = &arg->shared->counters[arg->index];
+	w->sfd = -1;
+	w->max_conns = arg->shared->max_connections;
+	rc.hooks = relay_hooks;
+	w->reload_gen = atomic_load(&arg->shared->reload_gen);
+	w->actions = calloc(ACTIONS_CAP, sizeof(*w->actions));
+	w->scratch = malloc(SCRATCH_CAP);
+	w->rbuf = malloc(TERND_BATCH * sizeof(*w->rbuf));
+	w->socks = calloc(nsocks, sizeof(*w->socks));
+	w->socks_mask = nsocks - 1;
+	if (!w->actions || !w->scratch || !w->rbuf || !w->socks ||
+	    ternd_loop_init(&w->loop, nsocks + w->max_conns + 3 * TERND_MAX_LISTEN + 1) != 0 ||
+	    ternd_conns_init(w) != 0 || tern_relay_create(&rc, &w->relay) != TERN_OK)
+		return -1;
+	out_reset(w);
+	tern_relay_set_unix_time(w->relay, ternd_now_ms(), ternd_unix_ms());
+	if (ternd_loop_add(&w->loop, arg->control_fd, POLLIN, TERND_K_CONTROL, 0, &slot) != 0)
+		return -1;
+	for (size_t i = 0; i < w->shared->n_endpoints; i++)
+		if (open_listener(w, &w->shared->endpoints[i]) != 0)
+			return -1;
+	return 0;
+}
+
+static void teardown(struct ternd_worker *w)
+{
+	for (size_t i = 0; w->socks != NULL && i <= w->socks_mask; i++)
+		if (w->socks[i].handle != 0)
+			close(w->socks[i].fd);
+	for (size_t i = 0; i < w->n_listeners; i++)
+		close(w->listeners[i].fd);
+	ternd_conns_free(w);
+	tern_relay_destroy(w->relay);
+	ternd_loop_free(&w->loop);
+	free(w->actions);
+	free(w->scratch);
+	free(w->rbuf);
+	free(w->socks);
+}
+
+/*
+ * Serve nothing until every worker has bound its listeners: each new socket
+ * in an SO_REUSEPORT group changes which socket the kernel hashes a client
+ * to, so a client served early by one worker would find its next datagram
+ * on another worker, which has no allocation for it. main() wakes the
+ * workers once all are ready, or sets stopping if one failed.
+ */
+static bool wait_for_start(const struct ternd_worker_arg *arg)
+{
+	struct pollfd p = {arg->control_fd, POLLIN, 0};
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	return !atomic_load(&arg->shared->stopping);
+}
+
+void *ternd_worker_main(void *argp)
+{
+	const struct ternd_worker_arg *arg = argp;
+	struct ternd_worker *w = calloc(1, sizeof(*w));
+	char status = 1;
+
+	if (w != NULL && setup(w, arg) == 0)
+		status = 0;
+	(void)!write(arg->ready_fd, &status, 1);
+	if (status == 0 && wait_for_start(arg))
+		run(w);
+	if (w != NULL)
+		teardown(w);
+	free(w);
+	return NULL;
+}

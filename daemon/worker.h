@@ -1,0 +1,92 @@
+/*
+ * worker.h - one worker: a relay instance, its sockets and its poll() loop.
+ * Workers share nothing mutable; the kernel spreads clients over them by
+ * SO_REUSEPORT, and stateless nonces let any worker verify any client.
+ */
+#ifndef TERND_WORKER_H
+#define TERND_WORKER_H
+
+#include "ternd.h"
+
+#include <sys/socket.h>
+
+#define TERND_HEADROOM 48u /* >= TERN_RELAY_HEADROOM */
+#define TERND_TAILROOM 4u
+#define TERND_BUF      (TERND_HEADROOM + TERND_DGRAM_MAX + TERND_TAILROOM)
+/* Connection ids start here; smaller listener ids are UDP listener indexes. */
+#define TERND_CONN_ID_BASE 0x10000u
+
+struct ternd_listener {
+	int fd;
+	size_t slot;
+	struct ternd_endpoint ep;
+	bool wildcard; /* bound to 0.0.0.0 or ::: local address comes from pktinfo */
+};
+
+/* A relay socket, by relay handle. */
+struct ternd_relay_sock {
+	uint32_t handle; /* 0 = unused */
+	int fd;
+	size_t slot;
+};
+
+struct ternd_conn; /* conn.c */
+
+struct ternd_worker {
+	unsigned index;
+	struct ternd_shared *shared;
+	struct ternd_counters *counters;
+	struct tern_relay *relay;
+	struct ternd_loop loop;
+	struct ternd_listener listeners[3 * TERND_MAX_LISTEN];
+	size_t n_listeners;
+	struct ternd_relay_sock *socks; /* indexed by handle & socks_mask */
+	size_t socks_mask;
+	struct ternd_conn **conns; /* by id - TERND_CONN_ID_BASE */
+	uint32_t max_conns;
+	uint32_t n_conns;
+	uint64_t conn_check_at; /* next sweep for timed-out connections */
+	uint64_t conn_deadline;
+	unsigned reload_gen;
+	uint64_t now;
+	bool draining;
+	bool drained; /* counted in shared->drained */
+	/* one batch of actions */
+	struct tern_relay_out out;
+	struct tern_relay_action *actions;
+	uint8_t *scratch;
+	/* receive batch */
+	uint8_t (*rbuf)[TERND_BUF];
+	struct mmsghdr rmsg[TERND_BATCH];
+	struct iovec riov[TERND_BATCH];
+	struct sockaddr_storage raddr[TERND_BATCH];
+	uint8_t rctl[TERND_BATCH][64];
+	/* send batch: consecutive datagrams on one socket */
+	int sfd;
+	unsigned sn;
+	struct mmsghdr smsg[TERND_BATCH];
+	struct iovec siov[TERND_BATCH];
+	struct sockaddr_storage saddr[TERND_BATCH];
+	uint8_t sctl[TERND_BATCH][64];
+};
+
+/* Feed one client datagram or stream frame to the relay and carry out the result. */
+void ternd_worker_client_input(struct ternd_worker *w, const struct tern_relay_client *from,
+                               const uint8_t *buf, size_t len);
+void ternd_worker_client_closed(struct ternd_worker *w, const struct tern_relay_client *from);
+/* Carry out and clear the pending actions; flush sends. */
+void ternd_worker_execute(struct ternd_worker *w);
+
+/* conn.c: TCP and TLS client connections */
+int ternd_conns_init(struct ternd_worker *w);
+void ternd_conns_free(struct ternd_worker *w);
+void ternd_conns_accept(struct ternd_worker *w, const struct ternd_listener *l);
+void ternd_conn_event(struct ternd_worker *w, uint32_t id, short revents);
+/* Copy data into the connection's output; false (and counted) if it had to be dropped. */
+bool ternd_conn_send(struct ternd_worker *w, uint32_t id, const uint8_t *data, size_t len);
+/* Close timed-out connections; returns the next timeout (monotonic ms) or UINT64_MAX. */
+uint64_t ternd_conns_expire(struct ternd_worker *w);
+/* Update the loop slot of a connection after the loop moved it. */
+void ternd_conn_moved(struct ternd_worker *w, uint32_t id, size_t slot);
+
+#endif /* TERND_WORKER_H */

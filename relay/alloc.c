@@ -403,8 +403,8 @@ int tern_rl_chan_bind(struct tern_relay *r, struct relay_alloc *a, uint16_t numb
 
 /* ----------------------------------------------------------- expiry */
 
-static void close_side(struct tern_relay *r, struct relay_alloc *a, enum fam_index f,
-                       struct tern_relay_out *out)
+void tern_rl_side_close(struct tern_relay *r, struct relay_alloc *a, enum fam_index f,
+                        struct tern_relay_out *out)
 {
 	struct relay_side *s = &a->side[f];
 	struct tern_relay_action *act;
@@ -425,7 +425,7 @@ void tern_rl_alloc_expire(struct tern_relay *r, struct relay_alloc *a, uint64_t 
 {
 	for (int f = 0; f < FAM_COUNT; f++)
 		if (a->side[f].handle != 0 && a->side[f].expires <= now)
-			close_side(r, a, (enum fam_index)f, out);
+			tern_rl_side_close(r, a, (enum fam_index)f, out);
 	for (uint16_t i = 0; i < a->nperms;) {
 		bool gone = a->perms[i].expires <= now ||
 		            a->side[tern_rl_fam_of(&a->perms[i].ip)].handle == 0;
@@ -496,7 +496,7 @@ void tern_rl_alloc_free(struct tern_relay *r, struct relay_alloc *a, struct tern
 			tern_rl_alloc_free(r, twin, out);
 	}
 	for (int f = 0; f < FAM_COUNT; f++)
-		close_side(r, a, (enum fam_index)f, out);
+		tern_rl_side_close(r, a, (enum fam_index)f, out);
 	if (a->state != ALLOC_RESERVED) {
 		tern_rl_table_remove(&r->by_five, a->hash, a);
 		r->nallocs--;

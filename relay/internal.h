@@ -205,6 +205,9 @@ struct relay_chan *tern_rl_chan_by_peer(const struct relay_alloc *a, const struc
 TERN_WUR int tern_rl_chan_bind(struct tern_relay *r, struct relay_alloc *a, uint16_t number,
                                const struct tern_addr *peer, uint64_t now);
 /* Drop expired permissions and finished channels; close expired sides. */
+/* Close one side: CLOSE if bound, release its port, clear it. */
+void tern_rl_side_close(struct tern_relay *r, struct relay_alloc *a, enum fam_index f,
+                        struct tern_relay_out *out);
 void tern_rl_alloc_expire(struct tern_relay *r, struct relay_alloc *a, uint64_t now,
                           struct tern_relay_out *out);
 bool tern_rl_alloc_dead(const struct relay_alloc *a, uint64_t now);

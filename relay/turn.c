@@ -405,6 +405,38 @@ void tern_rl_handle_allocate(struct tern_relay *r, uint64_t now,
 }
 
 /*
+ * Port + 1 of an EVEN-PORT R=1 pair could not be bound (another worker or
+ * process holds it): give the pair up and try another one, a bounded
+ * number of times, before answering 508.
+ */
+static void twin_failed(struct tern_relay *r, uint64_t now, struct relay_alloc *twin,
+                        enum fam_index f, int result, struct tern_relay_out *out)
+{
+	struct relay_alloc *owner = twin->reservation;
+	uint16_t busy = twin->side[f].port;
+	uint16_t first;
+	uint8_t attempts;
+
+	tern_rl_alloc_free(r, twin, out);
+	if (owner == NULL)
+		return;
+	attempts = owner->side[f].attempts;
+	if (result != TERN_ERR_STATE || attempts + 1u >= MAX_OPEN_ATTEMPTS) {
+		allocate_fail(r, owner, 508, out);
+		return;
+	}
+	/* keep both ports marked while the next pair is picked */
+	first = owner->side[f].port;
+	tern_rl_side_close(r, owner, f, out);
+	owner->side[f].attempts = (uint8_t)(attempts + 1);
+	tern_rl_port_take(r, f, busy);
+	tern_rl_port_take(r, f, first);
+	tern_rl_allocate_complete(r, now, owner, out);
+	tern_rl_port_release(r, f, busy);
+	tern_rl_port_release(r, f, first);
+}
+
+/*
  * The shell's answer to an OPEN. A stale handle that did bind is closed
  * again; "in use" retries another port; anything else fails that family.
  */
@@ -428,12 +460,7 @@ void tern_rl_handle_opened(struct tern_relay *r, uint64_t now, uint32_t handle, 
 	if (result == TERN_OK) {
 		s->open = true;
 	} else if (a->state == ALLOC_RESERVED) {
-		/* the held port + 1 is gone: this EVEN-PORT request cannot be met */
-		struct relay_alloc *owner = a->reservation;
-
-		tern_rl_alloc_free(r, a, out);
-		if (owner != NULL)
-			allocate_fail(r, owner, 508, out);
+		twin_failed(r, now, a, f, result, out);
 		return;
 	} else {
 		/* the busy port stays marked until another one is picked */

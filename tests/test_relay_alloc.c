@@ -502,12 +502,39 @@ static void test_relay_allocate_rfc8656_s7_2_reservation_open_fails_508(void **s
 	rh_opened(h, rh_act(h, TERN_ACT_OPEN, 0)->handle, TERN_OK);
 	open = rh_act(h, TERN_ACT_OPEN, 0); /* port + 1 */
 	assert_non_null(open);
-	rh_opened(h, open->handle, TERN_ERR_STATE);
+	rh_opened(h, open->handle, TERN_ERR_CAPACITY);
 	rh_expect_error(h, TERN_TURN_ALLOCATE, 508);
 	assert_int_equal(rh_count(h, TERN_ACT_CLOSE), 1); /* the even port goes too */
 	assert_int_equal(rh_act(h, TERN_ACT_CLOSE, 0)->handle, h->opens[0].handle);
 	assert_int_equal(tern_relay_next_deadline(h->r), UINT64_MAX);
 	rh_allocate(h, NULL); /* the 5-tuple is free again */
+}
+
+/* Port + 1 held elsewhere ("in use"): the pair is dropped and another tried. */
+static void test_relay_allocate_rfc8656_s7_2_reservation_in_use_retries(void **state)
+{
+	struct rh *h = ST(state);
+	struct rh_alloc_opts o = {.even = true, .reserve = true};
+	const struct tern_relay_action *open;
+	uint32_t first;
+
+	rh_allocate_send(h, &o);
+	first = rh_act(h, TERN_ACT_OPEN, 0)->handle;
+	rh_opened(h, first, TERN_OK);
+	open = rh_act(h, TERN_ACT_OPEN, 0); /* port + 1 */
+	assert_non_null(open);
+	rh_opened(h, open->handle, TERN_ERR_STATE);
+	assert_int_equal(rh_count(h, TERN_ACT_SEND_CLIENT), 0); /* no answer yet */
+	assert_int_equal(rh_act(h, TERN_ACT_CLOSE, 0)->handle, first);
+	open = rh_act(h, TERN_ACT_OPEN, 0); /* a new even port */
+	assert_non_null(open);
+	assert_int_equal(open->peer.port % 2, 0);
+	rh_opened(h, open->handle, TERN_OK);
+	open = rh_act(h, TERN_ACT_OPEN, 0); /* its port + 1 */
+	assert_non_null(open);
+	rh_opened(h, open->handle, TERN_OK);
+	rh_expect_ok(h, TERN_TURN_ALLOCATE);
+	assert_non_null(rh_attr(h, TERN_ATTR_RESERVATION_TOKEN));
 }
 
 /* ---------------------------------------------------- address families */
@@ -712,6 +739,7 @@ int main(void)
 	    T(test_relay_allocate_rfc8656_s7_2_token_with_even_port_400),
 	    T(test_relay_allocate_rfc8656_s7_2_token_expires_30s),
 	    T(test_relay_allocate_rfc8656_s7_2_reservation_open_fails_508),
+	    T(test_relay_allocate_rfc8656_s7_2_reservation_in_use_retries),
 	    T(test_relay_allocate_rfc8656_s7_2_requested_family_v6),
 	    T(test_relay_allocate_rfc8656_s7_2_unsupported_family_440),
 	    T(test_relay_allocate_rfc8656_s7_2_dual_stack),

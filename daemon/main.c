@@ -16,10 +16,12 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -170,6 +172,13 @@ static void reload(struct process *p)
 		ternd_log(TERND_ERROR, "reload_failed", "configuration kept as it was");
 		return;
 	}
+	if (strcmp(fresh->realm, p->cfg->realm) != 0) {
+		ternd_config_free(fresh);
+		free(fresh);
+		ternd_log(TERND_ERROR, "reload_failed",
+		          "realm cannot change while running (keys derive from it): restart ternd");
+		return;
+	}
 	if (ternd_shared_reload(&shared, fresh) != 0) {
 		ternd_config_free(fresh);
 		free(fresh);
@@ -249,6 +258,30 @@ static void announce(const struct process *p)
 	}
 }
 
+/*
+ * SO_REUSEPORT would let a second ternd of the same user join this one's
+ * listeners and silently take half the traffic: an abstract socket named
+ * after the port (per network namespace) makes the second one fail.
+ */
+static int claim_port(const struct ternd_config *cfg)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int n =
+	    snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1, "ternd:%u", cfg->listening_port);
+
+	if (fd < 0 || n < 0 ||
+	    bind(fd, (struct sockaddr *)&sun,
+	         (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) != 0) {
+		ternd_log(TERND_ERROR, "already_running",
+		          "another ternd already serves port %u on this host", cfg->listening_port);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd; /* held, never closed, until the process exits */
+}
+
 static int run(struct process *p)
 {
 	sigset_t set;
@@ -263,7 +296,8 @@ static int run(struct process *p)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sigdelset(&set, SIGPIPE);
 	p->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (p->sigfd < 0 || ternd_shared_init(&shared, p->cfg) != 0 || open_metrics(p) != 0)
+	if (p->sigfd < 0 || claim_port(p->cfg) < 0 || ternd_shared_init(&shared, p->cfg) != 0 ||
+	    open_metrics(p) != 0)
 		return 1;
 	if (start_workers(p) != 0) {
 		ternd_log(TERND_ERROR, "start_failed", "a worker could not start; stopping");

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -176,6 +177,35 @@ int ternd_tcp_listener(const struct tern_addr *addr, int flags, int backlog)
 		return err;
 	}
 	return fd;
+}
+
+int ternd_reuseport_steer(int fd, bool ipv6, unsigned n)
+{
+	/* A = source address word(s), spread by a multiplicative hash, mod n */
+	struct sock_filter v4[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12),
+	    BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9E3779B1u),
+	    BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+	    BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+	    BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_filter v6[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 16),
+	    BPF_STMT(BPF_MISC | BPF_TAX, 0),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 20),
+	    BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+	    BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9E3779B1u),
+	    BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+	    BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+	    BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = {ipv6 ? 8 : 5, ipv6 ? v6 : v4};
+
+	if (n <= 1)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) != 0)
+		return -errno;
+	return 0;
 }
 
 bool ternd_local_addr(int fd, struct tern_addr *a)

@@ -30,6 +30,13 @@ enum {
 int ternd_udp_socket(const struct tern_addr *addr, int flags);
 /* Non-blocking listening TCP socket; returns fd or -errno. */
 int ternd_tcp_listener(const struct tern_addr *addr, int flags, int backlog);
+/*
+ * Steer a SO_REUSEPORT group by the client's source address: every flow
+ * from one client IP lands on the same one of the group's n sockets (and so
+ * one worker), whatever its port. A client's allocations then share a
+ * worker, which a RESERVATION-TOKEN (RTP then RTCP) needs. 0 or -errno.
+ */
+int ternd_reuseport_steer(int fd, bool ipv6, unsigned n);
 /* The local address a socket is bound to. */
 bool ternd_local_addr(int fd, struct tern_addr *a);
 

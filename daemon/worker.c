@@ -561,9 +561,10 @@ static void run(struct ternd_worker *w)
 		}
 		conn_deadline = ternd_conns_expire(w);
 		ternd_worker_execute(w);
+		/* a few relaxed stores per wake-up, not per packet: gauges stay current */
+		publish_counters(w);
 		if (w->now - last_publish >= 1000) {
 			tern_relay_set_unix_time(w->relay, w->now, ternd_unix_ms());
-			publish_counters(w);
 			last_publish = w->now;
 		}
 		if (w->draining && drain_done(w))
@@ -595,6 +596,8 @@ static int open_listener(struct ternd_worker *w, const struct ternd_endpoint *ep
 		          ternd_addr_str(&ep->addr, true, where, sizeof(where)), strerror(-l->fd));
 		return -1;
 	}
+	if (ternd_reuseport_steer(l->fd, ep->addr.family == TERN_AF_IPV6, w->shared->workers) != 0)
+		ternd_log(TERND_WARN, "reuseport_steer", "clients spread by 4-tuple hash instead");
 	if (ternd_loop_add(&w->loop, l->fd, POLLIN, kind, id, &l->slot) != 0) {
 		close(l->fd);
 		return -1;

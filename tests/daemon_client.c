@@ -108,6 +108,30 @@ static bool tls_start(struct dh_client *c)
 	return true;
 }
 
+const char *dh_source_ip;
+
+const char *dh_loopback_source(unsigned i)
+{
+	static char buf[32];
+
+	snprintf(buf, sizeof(buf), "127.0.0.%u", 2 + i % 250);
+	return buf;
+}
+
+/* Bind to dh_source_ip when a test asked for one. */
+static void bind_source(int fd)
+{
+	struct tern_addr src;
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (dh_source_ip == NULL)
+		return;
+	src = dh_addr(dh_source_ip, 0);
+	len = to_sockaddr(&src, &ss);
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, len), 0);
+}
+
 struct dh_client *dh_connect(enum dh_transport t, const char *ip, uint16_t port)
 {
 	struct tern_addr to = dh_addr(ip, port);
@@ -122,6 +146,7 @@ struct dh_client *dh_connect(enum dh_transport t, const char *ip, uint16_t port)
 	assert_true(c->fd >= 0);
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	bind_source(c->fd);
 	if (connect(c->fd, (struct sockaddr *)&ss, len) != 0 || (t == DH_TLS && !tls_start(c))) {
 		dh_close(c);
 		return NULL;

@@ -227,12 +227,12 @@ void dh_drain_round(struct dh_client **c, const bool *gone, unsigned n, int pfd)
 /* Delete the allocations of the worker holding c[0]; the rest stay. */
 void dh_end_one_worker(const struct dh_daemon *d, struct dh_client **c, bool *gone, unsigned n)
 {
-	int first = dh_client_worker(d, c[0]->local.port);
+	int first = dh_client_worker(d, c[0]);
 	unsigned others = 0;
 
 	assert_true(first >= 0);
 	for (unsigned i = 0; i < n; i++) {
-		int w = dh_client_worker(d, c[i]->local.port);
+		int w = dh_client_worker(d, c[i]);
 
 		assert_true(w >= 0);
 		gone[i] = w == first;

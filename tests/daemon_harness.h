@@ -61,7 +61,17 @@ void dh_cleanup(struct dh_daemon *d);
 /* Whether the log contains text. */
 bool dh_log_contains(const struct dh_daemon *d, const char *text);
 /* The worker the log says took the allocation of 127.0.0.1:client_port, or -1. */
-int dh_client_worker(const struct dh_daemon *d, uint16_t client_port);
+struct dh_client;
+/* The worker that logged the allocation of client c (from its log line). */
+int dh_client_worker(const struct dh_daemon *d, const struct dh_client *c);
+/*
+ * Source address for the next dh_connect() (NULL: the kernel's choice).
+ * ternd steers each client IP to one worker, so tests that need clients on
+ * several workers give them different loopback addresses.
+ */
+extern const char *dh_source_ip;
+/* "127.0.0.<2 + i>": a distinct loopback source per client index. */
+const char *dh_loopback_source(unsigned i);
 /* Run ternd with args (NULL-terminated); stderr into err; returns exit code. */
 int dh_run(const char *const *args, char *err, size_t cap);
 

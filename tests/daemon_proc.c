@@ -338,12 +338,13 @@ bool dh_log_contains(const struct dh_daemon *d, const char *text)
 	return strstr(read_log(d), text) != NULL;
 }
 
-int dh_client_worker(const struct dh_daemon *d, uint16_t client_port)
+int dh_client_worker(const struct dh_daemon *d, const struct dh_client *c)
 {
 	const char *p;
-	char key[64];
+	char key[128], ip[64];
 
-	snprintf(key, sizeof(key), "alloc_created client=127.0.0.1:%u worker=", client_port);
+	inet_ntop(AF_INET, c->local.addr, ip, sizeof(ip));
+	snprintf(key, sizeof(key), "alloc_created client=%s:%u worker=", ip, c->local.port);
 	p = strstr(read_log(d), key);
 	return p == NULL ? -1 : atoi(p + strlen(key));
 }

@@ -38,6 +38,7 @@ struct ternd_external {
 };
 
 enum ternd_log_format { TERND_LOG_TEXT, TERND_LOG_JSON };
+enum ternd_event_loop { TERND_EVENT_EPOLL, TERND_EVENT_POLL };
 
 struct ternd_config {
 	/* listeners */
@@ -51,9 +52,10 @@ struct ternd_config {
 	size_t n_relay_ip;
 	struct ternd_external external_ip[TERND_MAX_LISTEN]; /* external-ip, repeatable */
 	size_t n_external_ip;
-	uint16_t min_port;      /* min-port, 49152 */
-	uint16_t max_port;      /* max-port, 65535 */
-	unsigned relay_threads; /* relay-threads: workers; 0 = one per core */
+	uint16_t min_port;                /* min-port, 49152 */
+	uint16_t max_port;                /* max-port, 65535 */
+	unsigned relay_threads;           /* relay-threads: workers; 0 = one per core */
+	enum ternd_event_loop event_loop; /* event-loop: epoll (default) or poll */
 	/* authentication */
 	char *realm;          /* realm, required */
 	bool lt_cred_mech;    /* lt-cred-mech: accepted, long-term is the only mechanism */

@@ -146,6 +146,8 @@ static const struct ternd_key keys[] = {
      "highest relay port"},
     {"relay-threads", 'm', 0, ternd_set_relay_threads, NULL, 0, 0, 1024, "N", "0", "4",
      "worker threads; 0 means one per CPU core"},
+    {"event-loop", 0, 0, ternd_set_event_loop, NULL, 0, 0, 0, "epoll|poll", "epoll", "poll",
+     "event loop backend: epoll scales with busy sockets, poll with all of them"},
     /* authentication */
     {"realm", 'r', 0, ternd_set_text, NULL, OFF(realm), 0, TEXT_MAX_CHARS, "REALM",
      "none; required", "example.org", "realm of the long-term credentials"},

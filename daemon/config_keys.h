@@ -76,6 +76,7 @@ int ternd_set_denied(const struct ternd_key *k, const char *value, struct ternd_
 int ternd_set_external_ip(const struct ternd_key *k, const char *value, struct ternd_setctx *c);
 int ternd_set_ignored(const struct ternd_key *k, const char *value, struct ternd_setctx *c);
 int ternd_set_listening_ip(const struct ternd_key *k, const char *value, struct ternd_setctx *c);
+int ternd_set_event_loop(const struct ternd_key *k, const char *value, struct ternd_setctx *c);
 int ternd_set_log_format(const struct ternd_key *k, const char *value, struct ternd_setctx *c);
 int ternd_set_metrics_ip(const struct ternd_key *k, const char *value, struct ternd_setctx *c);
 int ternd_set_relay_ip(const struct ternd_key *k, const char *value, struct ternd_setctx *c);

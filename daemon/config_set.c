@@ -246,6 +246,20 @@ int ternd_set_text(const struct ternd_key *k, const char *value, struct ternd_se
 	return ternd_set_string(k, value, c);
 }
 
+int ternd_set_event_loop(const struct ternd_key *k, const char *value, struct ternd_setctx *c)
+{
+	char shown[SHOW_CAP];
+
+	(void)k;
+	if (strcmp(value, "epoll") == 0)
+		c->cfg->event_loop = TERND_EVENT_EPOLL;
+	else if (strcmp(value, "poll") == 0)
+		c->cfg->event_loop = TERND_EVENT_POLL;
+	else
+		return ternd_key_fail(c, "'%s' is not epoll or poll", show(value, shown));
+	return 0;
+}
+
 int ternd_set_log_format(const struct ternd_key *k, const char *value, struct ternd_setctx *c)
 {
 	char shown[SHOW_CAP];

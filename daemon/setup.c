@@ -271,6 +271,7 @@ int ternd_shared_init(struct ternd_shared *sh, const struct ternd_config *cfg)
 	memset(sh, 0, sizeof(*sh));
 	pthread_mutex_init(&sh->reload_lock, NULL);
 	sh->workers = worker_count(cfg);
+	sh->loop_backend = cfg->event_loop == TERND_EVENT_POLL ? TERND_LOOP_POLL : TERND_LOOP_EPOLL;
 	sh->max_connections = cfg->max_connections ? cfg->max_connections : 1024;
 	sh->conn_idle_ms =
 	    ((uint64_t)(cfg->max_allocate_lifetime ? cfg->max_allocate_lifetime : 3600) + 60u) *

@@ -54,6 +54,7 @@ struct ternd_shared {
 	struct tern_relay_config relay_cfg;
 	uint8_t nonce_key[32];
 	unsigned workers;
+	enum ternd_loop_backend loop_backend;
 	uint32_t max_connections; /* per worker */
 	uint64_t conn_idle_ms;    /* a connection with no traffic this long closes */
 	SSL_CTX *tls;             /* NULL when TLS is off; swapped under reload_lock */

@@ -469,27 +469,25 @@ static void publish_counters(struct ternd_worker *w)
 	atomic_store_explicit(&c->errors_sent, st.errors_sent, memory_order_relaxed);
 }
 
-static void handle_ready(struct ternd_worker *w, size_t i, short revents)
+static void handle_ready(struct ternd_worker *w, const struct ternd_loop_event *e)
 {
-	const struct ternd_loop_entry e = w->loop.ent[i];
-
-	switch ((enum ternd_kind)e.kind) {
+	switch ((enum ternd_kind)e->kind) {
 	case TERND_K_UDP_LISTEN:
-		drain_udp_listener(w, e.id);
+		drain_udp_listener(w, e->id);
 		break;
 	case TERND_K_TCP_LISTEN:
 	case TERND_K_TLS_LISTEN:
-		ternd_conns_accept(w, &w->listeners[e.id]);
+		ternd_conns_accept(w, &w->listeners[e->id]);
 		break;
 	case TERND_K_RELAY:
-		drain_relay(w, e.id);
+		drain_relay(w, e->id);
 		break;
 	case TERND_K_CONN:
-		ternd_conn_event(w, e.id, revents);
+		ternd_conn_event(w, e->id, e->revents);
 		ternd_worker_execute(w);
 		break;
 	case TERND_K_CONTROL:
-		drain_control(w, w->loop.pfd[i].fd);
+		drain_control(w, w->control_fd);
 		break;
 	}
 }
@@ -536,21 +534,13 @@ static void run(struct ternd_worker *w)
 	uint64_t last_publish = 0;
 
 	for (;;) {
-		int n = ternd_loop_wait(&w->loop, next_timeout(w, conn_deadline));
+		int n = ternd_loop_wait(&w->loop, next_timeout(w, conn_deadline), w->events,
+		                        TERND_EVENTS);
 
 		w->now = ternd_now_ms();
-		for (size_t i = 0; n > 0 && i < w->loop.n; i++) {
-			short rev = w->loop.pfd[i].revents;
-			int fd = w->loop.pfd[i].fd;
-
-			if (rev == 0)
-				continue;
-			w->loop.pfd[i].revents = 0;
-			handle_ready(w, i, rev);
-			/* the entry at i was removed and replaced: look at it again */
-			if (i < w->loop.n && w->loop.pfd[i].fd != fd && w->loop.pfd[i].revents != 0)
-				i--;
-		}
+		/* an event may name a socket an earlier one closed: handlers check */
+		for (int i = 0; i < n; i++)
+			handle_ready(w, &w->events[i]);
 		while (tern_relay_next_deadline(w->relay) <= w->now) {
 			bool more = tern_relay_tick(w->relay, w->now, &w->out) == TERN_OK &&
 			            w->out.n > 0 && tern_relay_next_deadline(w->relay) <= w->now;
@@ -635,11 +625,13 @@ static int setup(struct ternd_worker *w, const struct ternd_worker_arg *arg)
 	w->socks = calloc(nsocks, sizeof(*w->socks));
 	w->socks_mask = nsocks - 1;
 	if (!w->actions || !w->scratch || !w->rbuf || !w->socks ||
-	    ternd_loop_init(&w->loop, nsocks + w->max_conns + 3 * TERND_MAX_LISTEN + 1) != 0 ||
+	    ternd_loop_init(&w->loop, nsocks + w->max_conns + 3 * TERND_MAX_LISTEN + 1,
+	                    arg->shared->loop_backend) != 0 ||
 	    ternd_conns_init(w) != 0 || tern_relay_create(&rc, &w->relay) != TERN_OK)
 		return -1;
 	out_reset(w);
 	tern_relay_set_unix_time(w->relay, ternd_now_ms(), ternd_unix_ms());
+	w->control_fd = arg->control_fd;
 	if (ternd_loop_add(&w->loop, arg->control_fd, POLLIN, TERND_K_CONTROL, 0, &slot) != 0)
 		return -1;
 	for (size_t i = 0; i < w->shared->n_endpoints; i++)

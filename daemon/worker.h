@@ -15,6 +15,7 @@
 #define TERND_BUF      (TERND_HEADROOM + TERND_DGRAM_MAX + TERND_TAILROOM)
 /* Connection ids start here; smaller listener ids are UDP listener indexes. */
 #define TERND_CONN_ID_BASE 0x10000u
+#define TERND_EVENTS       256 /* ready descriptors handled per loop turn */
 
 struct ternd_listener {
 	int fd;
@@ -45,6 +46,8 @@ struct ternd_worker {
 	struct ternd_conn **conns; /* by id - TERND_CONN_ID_BASE */
 	uint32_t max_conns;
 	uint32_t n_conns;
+	int control_fd;
+	struct ternd_loop_event events[TERND_EVENTS];
 	uint64_t conn_check_at; /* next sweep for timed-out connections */
 	uint64_t conn_deadline;
 	unsigned reload_gen;

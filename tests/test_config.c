@@ -62,6 +62,7 @@ static const char every_key[] = "listening-port = 4000\n"
                                 "min-port = 50000\n"
                                 "max-port = 50100\n"
                                 "relay-threads = 3\n"
+                                "event-loop = poll\n"
                                 "realm = example.org\n"
                                 "lt-cred-mech\n"
                                 "use-auth-secret\n"
@@ -101,6 +102,7 @@ static void test_config_parse_every_key(void **state)
 
 	tc_parse_ok(cfg, every_key);
 	assert_int_equal(cfg->listening_port, 4000);
+	assert_int_equal(cfg->event_loop, TERND_EVENT_POLL);
 	assert_int_equal(cfg->tls_listening_port, 4001);
 	assert_int_equal(cfg->n_listening_ip, 2);
 	tc_assert_ip(&cfg->listening_ip[0], "192.0.2.1");
@@ -348,6 +350,7 @@ static const struct bad_line bad_lines[] = {
     {"stale-nonce = soon", "not a whole number"},
     {"total-quota = 262144", "262144 is out of range (0-262143)"},
     {"relay-threads = 1025", "out of range"},
+    {"event-loop = select", "is not epoll or poll"},
     {"max-allocate-lifetime = 0", "0 is out of range"},
     {"stop-grace = 3601", "out of range"},
     {"max-tcp-connections = 0", "out of range"},

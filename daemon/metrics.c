@@ -43,6 +43,7 @@ static const struct metric metrics[] = {
     M(tcp_rejected, "counter", "TCP and TLS connections refused (limit)"),
     M(send_errors, "counter", "Datagrams the kernel refused to send"),
     M(recv_errors, "counter", "Receive errors"),
+    M(gso_sends, "counter", "UDP GSO sends (several datagrams in one syscall)"),
 };
 
 static uint64_t sum(const struct ternd_shared *sh, size_t offset)

@@ -40,7 +40,7 @@ struct ternd_counters {
 	_Atomic uint64_t dropped, auth_failures, errors_sent;
 	_Atomic uint64_t allocs_created, allocs_expired, allocs_deleted, port_exhausted;
 	_Atomic uint64_t errors_by_code[7]; /* 400, 401, 403, 437, 438, 441, other */
-	_Atomic uint64_t tcp_connections, tcp_rejected, send_errors, recv_errors;
+	_Atomic uint64_t tcp_connections, tcp_rejected, send_errors, recv_errors, gso_sends;
 };
 
 /*

@@ -63,73 +63,23 @@ static void out_reset(struct ternd_worker *w)
 
 static void flush_sends(struct ternd_worker *w)
 {
-	unsigned done = 0;
+	uint64_t errors = w->sendq.errors, gso = w->sendq.gso_sends;
 
-	while (done < w->sn) {
-		int n = sendmmsg(w->sfd, w->smsg + done, w->sn - done, MSG_DONTWAIT);
-
-		if (n <= 0) {
-			/* EAGAIN or an error for one datagram: drop it, go on */
-			atomic_fetch_add_explicit(&w->counters->send_errors, 1,
-			                          memory_order_relaxed);
-			done++;
-			continue;
-		}
-		done += (unsigned)n;
-	}
-	w->sn = 0;
-	w->sfd = -1;
-}
-
-/* Source address for a reply from a wildcard listener (IP_PKTINFO). */
-static size_t put_pktinfo(uint8_t *ctl, const struct tern_addr *src)
-{
-	struct msghdr m = {.msg_control = ctl, .msg_controllen = 64};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-
-	memset(ctl, 0, 64);
-	if (src->family == TERN_AF_IPV6) {
-		struct in6_pktinfo pi = {0};
-
-		memcpy(&pi.ipi6_addr, src->addr, 16);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		return CMSG_SPACE(sizeof(pi));
-	}
-	struct in_pktinfo pi = {0};
-
-	memcpy(&pi.ipi_spec_dst, src->addr, 4);
-	c->cmsg_level = IPPROTO_IP;
-	c->cmsg_type = IP_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(pi));
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	return CMSG_SPACE(sizeof(pi));
+	ternd_sendq_flush(&w->sendq);
+	if (w->sendq.errors != errors)
+		atomic_fetch_add_explicit(&w->counters->send_errors, w->sendq.errors - errors,
+		                          memory_order_relaxed);
+	if (w->sendq.gso_sends != gso)
+		atomic_fetch_add_explicit(&w->counters->gso_sends, w->sendq.gso_sends - gso,
+		                          memory_order_relaxed);
 }
 
 static void queue_send(struct ternd_worker *w, int fd, const struct tern_addr *to,
                        const struct tern_addr *from, const uint8_t *data, size_t len)
 {
-	struct mmsghdr *m;
-	unsigned i;
-
-	if (w->sn > 0 && (w->sfd != fd || w->sn == TERND_BATCH))
+	if (ternd_sendq_full(&w->sendq))
 		flush_sends(w);
-	i = w->sn++;
-	w->sfd = fd;
-	m = &w->smsg[i];
-	memset(m, 0, sizeof(*m));
-	w->siov[i].iov_base = (void *)(uintptr_t)data;
-	w->siov[i].iov_len = len;
-	ternd_addr_to_sockaddr(to, &w->saddr[i], &m->msg_hdr.msg_namelen);
-	m->msg_hdr.msg_name = &w->saddr[i];
-	m->msg_hdr.msg_iov = &w->siov[i];
-	m->msg_hdr.msg_iovlen = 1;
-	if (from != NULL) {
-		m->msg_hdr.msg_control = w->sctl[i];
-		m->msg_hdr.msg_controllen = put_pktinfo(w->sctl[i], from);
-	}
+	ternd_sendq_add(&w->sendq, fd, to, from, data, len);
 }
 
 static void send_client(struct ternd_worker *w, const struct tern_relay_action *a)
@@ -210,8 +160,7 @@ static void do_close(struct ternd_worker *w, uint32_t handle)
 
 	if (s == NULL)
 		return;
-	if (w->sfd == s->fd)
-		flush_sends(w);
+	flush_sends(w); /* nothing queued may name a closed descriptor */
 	loop_remove(w, s->slot);
 	close(s->fd);
 	s->handle = 0;
@@ -615,7 +564,7 @@ static int setup(struct ternd_worker *w, const struct ternd_worker_arg *arg)
 	w->index = arg->index;
 	w->shared = arg->shared;
 	w->counters = &arg->shared->counters[arg->index];
-	w->sfd = -1;
+	ternd_sendq_init(&w->sendq, true);
 	w->max_conns = arg->shared->max_connections;
 	rc.hooks = relay_hooks;
 	w->reload_gen = atomic_load(&arg->shared->reload_gen);

@@ -6,6 +6,7 @@
 #ifndef TERND_WORKER_H
 #define TERND_WORKER_H
 
+#include "sendq.h"
 #include "ternd.h"
 
 #include <sys/socket.h>
@@ -64,13 +65,8 @@ struct ternd_worker {
 	struct iovec riov[TERND_BATCH];
 	struct sockaddr_storage raddr[TERND_BATCH];
 	uint8_t rctl[TERND_BATCH][64];
-	/* send batch: consecutive datagrams on one socket */
-	int sfd;
-	unsigned sn;
-	struct mmsghdr smsg[TERND_BATCH];
-	struct iovec siov[TERND_BATCH];
-	struct sockaddr_storage saddr[TERND_BATCH];
-	uint8_t sctl[TERND_BATCH][64];
+	/* datagrams to send at the end of the batch */
+	struct ternd_sendq sendq;
 };
 
 /* Feed one client datagram or stream frame to the relay and carry out the result. */

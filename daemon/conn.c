@@ -15,12 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define IN_START       2048u
-#define IN_MAX         (TERN_STUN_MAX_MSG + 4u) /* the largest frame either kind can have */
-#define OUT_MAX        (256u * 1024u)           /* more queued than this: drop, like UDP would */
-#define HANDSHAKE_MS   (10u * 1000u)
-#define FIRST_FRAME_MS (30u * 1000u)
-#define SWEEP_MS       1000u
+#define IN_START        2048u
+#define IN_MAX          (TERN_STUN_MAX_MSG + 4u) /* the largest frame either kind can have */
+#define OUT_MAX         (256u * 1024u)           /* more queued than this: drop, like UDP would */
+#define HANDSHAKE_MS    (10u * 1000u)
+#define FIRST_FRAME_MS  (30u * 1000u)
+#define SWEEP_MS        1000u
+#define ACCEPT_PAUSE_MS 100u
 
 struct ternd_conn {
 	uint32_t id;
@@ -169,6 +170,28 @@ static struct ternd_conn *conn_new(struct ternd_worker *w, int fd, const struct 
 	return c;
 }
 
+/*
+ * Out of descriptors: the pending connection stays queued and the listener
+ * stays readable, so poll() would spin. Stop listening for a moment; the
+ * sweep in ternd_conns_expire() turns it back on.
+ */
+static void pause_accepting(struct ternd_worker *w)
+{
+	for (size_t i = 0; i < w->n_listeners; i++)
+		if (w->listeners[i].ep.transport != TERN_TRANSPORT_UDP)
+			ternd_loop_set_events(&w->loop, w->listeners[i].slot, 0);
+	w->accept_paused_until = w->now + ACCEPT_PAUSE_MS;
+	ternd_log(TERND_WARN, "accept_paused", "out of file descriptors; worker=%u", w->index);
+}
+
+static void resume_accepting(struct ternd_worker *w)
+{
+	for (size_t i = 0; i < w->n_listeners; i++)
+		if (w->listeners[i].ep.transport != TERN_TRANSPORT_UDP)
+			ternd_loop_set_events(&w->loop, w->listeners[i].slot, POLLIN);
+	w->accept_paused_until = 0;
+}
+
 void ternd_conns_accept(struct ternd_worker *w, const struct ternd_listener *l)
 {
 	for (int n = 0; n < 64; n++) {
@@ -177,8 +200,12 @@ void ternd_conns_accept(struct ternd_worker *w, const struct ternd_listener *l)
 		struct tern_addr peer;
 		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0)
-			return; /* EAGAIN, or EMFILE: the loop retries; nothing else to do */
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				pause_accepting(w);
+			return; /* EAGAIN: nothing more waiting */
+		}
 		if (w->draining || w->n_conns >= w->max_conns ||
 		    !ternd_addr_from_sockaddr((struct sockaddr *)&ss, &peer) ||
 		    conn_new(w, fd, l, &peer) == NULL) {
@@ -387,8 +414,12 @@ uint64_t ternd_conns_expire(struct ternd_worker *w)
 {
 	uint64_t next = UINT64_MAX;
 
+	if (w->accept_paused_until != 0 && w->now >= w->accept_paused_until)
+		resume_accepting(w);
 	if (w->now < w->conn_check_at)
-		return w->conn_deadline;
+		return w->accept_paused_until != 0 && w->accept_paused_until < w->conn_deadline
+		           ? w->accept_paused_until
+		           : w->conn_deadline;
 	for (uint32_t i = 0; i < w->max_conns; i++) {
 		struct ternd_conn *c = w->conns[i];
 		uint64_t limit;
@@ -416,5 +447,7 @@ uint64_t ternd_conns_expire(struct ternd_worker *w)
 	w->conn_deadline = next < w->conn_check_at ? w->conn_check_at : next;
 	if (w->n_conns == 0)
 		w->conn_deadline = UINT64_MAX;
+	if (w->accept_paused_until != 0 && w->accept_paused_until < w->conn_deadline)
+		return w->accept_paused_until;
 	return w->conn_deadline;
 }

@@ -49,7 +49,8 @@ struct ternd_worker {
 	uint32_t n_conns;
 	int control_fd;
 	struct ternd_loop_event events[TERND_EVENTS];
-	uint64_t conn_check_at; /* next sweep for timed-out connections */
+	uint64_t conn_check_at;       /* next sweep for timed-out connections */
+	uint64_t accept_paused_until; /* out of descriptors: accept again then */
 	uint64_t conn_deadline;
 	unsigned reload_gen;
 	uint64_t now;

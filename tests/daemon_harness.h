@@ -38,6 +38,7 @@ struct dh_daemon {
 	bool ipv6; /* listen and relay on ::1 as well as 127.0.0.1 */
 	bool tls;  /* generate a certificate and listen on tls_port */
 	bool rfc5766;
+	unsigned nofile;          /* RLIMIT_NOFILE for ternd; 0 = inherited */
 	const char *user;         /* "name:password" line, or NULL */
 	char extra[DH_EXTRA_MAX]; /* more config lines, appended as written */
 };

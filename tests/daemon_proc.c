@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -228,6 +229,8 @@ static char **clean_env(void)
 	return env;
 }
 
+static unsigned spawn_nofile; /* RLIMIT_NOFILE for the next spawn; 0 = inherited */
+
 static pid_t spawn(const char *const *args, int out_fd, int err_fd)
 {
 	char **env = clean_env();
@@ -236,7 +239,10 @@ static pid_t spawn(const char *const *args, int out_fd, int err_fd)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
+		struct rlimit rl = {spawn_nofile, spawn_nofile};
 
+		if (spawn_nofile != 0 && setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			_exit(126);
 		dup2(null, 0);
 		dup2(out_fd, 1);
 		dup2(err_fd, 2);
@@ -290,7 +296,9 @@ void dh_start(struct dh_daemon *d)
 	dh_write_config(d);
 	fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
+	spawn_nofile = d->nofile;
 	d->pid = spawn(args, fd, fd);
+	spawn_nofile = 0;
 	close(fd);
 	end = dh_now_ms() + 15000u; /* sanitizer builds start slowly */
 	while (dh_now_ms() < end) {

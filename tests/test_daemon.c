@@ -408,6 +408,66 @@ static void test_daemon_listen_port_busy(void **state)
 	close(fd);
 }
 
+/* ------------------------------------------------- descriptor exhaustion */
+
+/* CPU seconds (user + system) ternd has used, from /proc/PID/stat. */
+static double cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long ut = 0, st = 0;
+	const char *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')'); /* fields 14 and 15 count from after the name */
+	assert_non_null(p);
+	assert_int_equal(
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st), 2);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * Out of descriptors: ternd keeps serving UDP, does not spin on the
+ * listener it cannot accept from, and accepts again once descriptors free.
+ */
+static void test_daemon_descriptor_exhaustion(void **state)
+{
+	struct dh_daemon *d = *state;
+	struct dh_client *held[96];
+	size_t n = 0;
+	double before;
+
+	d->nofile = 64;
+	d->threads = 1;
+	dh_start(d);
+	for (n = 0; n < 96; n++) /* more than ternd can take */
+		held[n] = dh_connect(DH_TCP, "127.0.0.1", d->port);
+	before = cpu_seconds(d->pid);
+	usleep(1000 * 1000);
+	assert_true(cpu_seconds(d->pid) - before < 0.5); /* no busy loop */
+	{
+		struct dh_client *u = dh_connect_ok(d, DH_UDP, "127.0.0.1");
+
+		assert_int_equal(dh_binding(u), 0); /* UDP still served */
+		dh_close(u);
+	}
+	for (size_t i = 0; i < n; i++)
+		dh_close(held[i]);
+	usleep(300 * 1000);
+	{
+		struct dh_client *t = dh_connect_ok(d, DH_TCP, "127.0.0.1");
+
+		assert_int_equal(dh_binding(t), 0); /* TCP served again */
+		dh_close(t);
+	}
+	assert_true(dh_log_contains(d, "accept_paused"));
+	dh_stop_clean(d);
+}
+
 /* ------------------------------------------------------- port exhaustion */
 
 static void test_daemon_port_exhaustion(void **state)
@@ -594,6 +654,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_daemon_check_config_names_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_daemon_listen_port_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_daemon_port_exhaustion, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_descriptor_exhaustion, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_daemon_relay_ports_across_workers, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_daemon_metrics, setup, teardown),

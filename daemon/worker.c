@@ -30,10 +30,8 @@ static void hook_free(void *ctx, void *p)
 	free(p);
 }
 
-/* The relay's CSPRNG: getrandom(2), never a seeded PRNG. */
-static int hook_entropy(void *ctx, uint8_t *buf, size_t n)
+static int fill_random(uint8_t *buf, size_t n)
 {
-	(void)ctx;
 	while (n > 0) {
 		ssize_t got = getrandom(buf, n, 0);
 
@@ -47,7 +45,28 @@ static int hook_entropy(void *ctx, uint8_t *buf, size_t n)
 	return 0;
 }
 
-static const struct tern_relay_hooks relay_hooks = {hook_alloc, hook_free, hook_entropy, NULL};
+/*
+ * The relay's CSPRNG: getrandom(2), never a seeded PRNG. Small requests
+ * (a port, a token) are served from a per-worker buffer refilled a few
+ * hundred bytes at a time, so an Allocate costs no extra syscall; served
+ * bytes are wiped from the buffer.
+ */
+static int hook_entropy(void *ctx, uint8_t *buf, size_t n)
+{
+	struct ternd_worker *w = ctx;
+
+	if (n > sizeof(w->rnd))
+		return fill_random(buf, n);
+	if (w->rnd_left < n) {
+		if (fill_random(w->rnd, sizeof(w->rnd)) != 0)
+			return -1;
+		w->rnd_left = sizeof(w->rnd);
+	}
+	w->rnd_left -= n;
+	memcpy(buf, w->rnd + w->rnd_left, n);
+	explicit_bzero(w->rnd + w->rnd_left, n);
+	return 0;
+}
 
 static void out_reset(struct ternd_worker *w)
 {
@@ -389,7 +408,7 @@ static void drain_control(struct ternd_worker *w, int fd)
 		w->reload_gen = atomic_load(&w->shared->reload_gen);
 		/* the shared config carries no hooks: each worker adds its own */
 		rc = w->shared->relay_cfg;
-		rc.hooks = relay_hooks;
+		rc.hooks = (struct tern_relay_hooks){hook_alloc, hook_free, hook_entropy, w};
 		if (tern_relay_reconfigure(w->relay, &rc) != TERN_OK)
 			ternd_log(TERND_ERROR, "reload_failed", "worker=%u kept its old settings",
 			          w->index);
@@ -566,7 +585,7 @@ static int setup(struct ternd_worker *w, const struct ternd_worker_arg *arg)
 	w->counters = &arg->shared->counters[arg->index];
 	ternd_sendq_init(&w->sendq, true);
 	w->max_conns = arg->shared->max_connections;
-	rc.hooks = relay_hooks;
+	rc.hooks = (struct tern_relay_hooks){hook_alloc, hook_free, hook_entropy, w};
 	w->reload_gen = atomic_load(&arg->shared->reload_gen);
 	w->actions = calloc(ACTIONS_CAP, sizeof(*w->actions));
 	w->scratch = malloc(SCRATCH_CAP);

@@ -48,6 +48,8 @@ struct ternd_worker {
 	uint32_t max_conns;
 	uint32_t n_conns;
 	int control_fd;
+	uint8_t rnd[256]; /* entropy for the relay, served from the end */
+	size_t rnd_left;
 	struct ternd_loop_event events[TERND_EVENTS];
 	uint64_t conn_check_at;       /* next sweep for timed-out connections */
 	uint64_t accept_paused_until; /* out of descriptors: accept again then */

@@ -131,8 +131,8 @@ struct harness {
 	struct handle_rec hs[N_HANDLES];
 	size_t nhs;
 	uint32_t seq;
-	uint64_t tokens[N_TOKENS];
-	size_t ntokens;
+	uint64_t tokens[N_TOKENS]; /* a ring of the last N_TOKENS seen */
+	size_t ntokens;            /* how many seen in all: index modulo N_TOKENS */
 	uint64_t rate[N_GROUPS][RATE_RING];
 	size_t nrate[N_GROUPS];
 	int expiry_check; /* after the call: -2 none, -1 every client, else one */

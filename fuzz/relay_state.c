@@ -364,10 +364,12 @@ static void build_body(struct harness *h, const uint8_t p[4], struct tern_stun_b
 	unsigned pk[3] = {p[1] & 7u, (p[1] >> 3) & 7u, ((p[1] & 7u) + ((p[1] >> 3) & 7u) + 1) & 7u};
 
 	if (m == 0 || m == 7) {
+		size_t seen = h->ntokens < N_TOKENS ? h->ntokens : N_TOKENS; /* a ring */
+
 		tern_stun_add_u8(b, TERN_ATTR_REQUESTED_TRANSPORT, (p[3] & 64) ? 6 : 17);
 		if (m == 7)
 			tern_stun_add_u64(b, TERN_ATTR_RESERVATION_TOKEN,
-			                  h->ntokens ? h->tokens[p[2] % h->ntokens] : p[2]);
+			                  seen ? h->tokens[p[2] % seen] : p[2]);
 		else if (fam == 3)
 			tern_stun_add_u8(b, TERN_ATTR_ADDITIONAL_ADDRESS_FAMILY, TERN_AF_IPV6);
 		if (even >= 2)

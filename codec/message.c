@@ -33,13 +33,14 @@ static int parse_header(struct tern_reader *r, struct tern_stun_msg *msg)
 {
 	uint16_t type, length;
 	uint32_t cookie;
+	const uint8_t *txid;
 
 	if (tern_reader_u16(r, &type))
 		return TERN_ERR_TRUNCATED;
 	if ((type & 0xC000u) != 0)
 		return TERN_ERR_NOT_STUN;
 	if (tern_reader_u16(r, &length) || tern_reader_u32(r, &cookie) ||
-	    tern_reader_bytes(r, TERN_STUN_TXID_LEN, &msg->txid))
+	    tern_reader_bytes(r, TERN_STUN_TXID_LEN, &txid))
 		return TERN_ERR_TRUNCATED;
 	if (cookie != TERN_STUN_MAGIC_COOKIE)
 		return TERN_ERR_NOT_STUN;
@@ -52,6 +53,11 @@ static int parse_header(struct tern_reader *r, struct tern_stun_msg *msg)
 		return TERN_ERR_TRUNCATED;
 	if (length < tern_reader_remaining(r))
 		return TERN_ERR_MALFORMED;
+	/*
+	 * RFC 8489 §6.3: a message whose length is not sensible is discarded,
+	 * so txid stays NULL (nothing to answer) until the framing is right.
+	 */
+	msg->txid = txid;
 	return TERN_OK;
 }
 

@@ -250,7 +250,10 @@ struct tern_stun_msg {
  * TERN_ERR_TRUNCATED / TERN_ERR_MALFORMED (broken message: answer 400 to a
  * request whose header parsed, else drop; bad_type/bad_index say which
  * attribute when one was at fault), TERN_ERR_TOO_MANY (answer 400).
- * On error, *msg holds what was parsed so far (type, txid) for the 400.
+ * On error, *msg holds what was parsed so far for the 400: type, method and
+ * cls once the magic cookie is checked; txid only once the whole header is
+ * valid, Length included (RFC 8489 §6.3: a message whose length does not
+ * match is discarded, so txid == NULL means "drop, do not answer").
  */
 TERN_WUR int tern_stun_parse(const uint8_t *buf, size_t len, struct tern_stun_msg *msg);
 

@@ -323,7 +323,8 @@ static void handle_stun(struct tern_relay *r, uint64_t now, const struct tern_re
 		handle_turn_request(r, now, from, &msg, out);
 		break;
 	default:
-		tern_rl_reply_error(r, now, out, from, &msg, NULL, 400);
+		/* RFC 8489 §6.3: a method the server does not support is discarded */
+		r->stats.dropped++;
 		break;
 	}
 }

@@ -66,9 +66,38 @@ static void test_relay_client_input_rfc8489_s6_3_not_requests(void **state)
 	rh_input(h, NULL, 0);
 	rh_expect_silence(h);
 	assert_int_equal(rh_stats(h).dropped, 4);
+	/* methods the server does not support are discarded, not answered */
 	rh_start(h, TERN_TURN_CONNECT, TERN_STUN_REQUEST); /* RFC 6062: not offered */
 	rh_send(h);
-	rh_expect_error(h, TERN_TURN_CONNECT, 400);
+	rh_expect_silence(h);
+	rh_start(h, 0x0FF, TERN_STUN_REQUEST);
+	rh_send(h);
+	rh_expect_silence(h);
+	assert_int_equal(rh_stats(h).dropped, 6);
+}
+
+/* RFC 8489 §6.3: a request whose Length does not fit the datagram is dropped. */
+static void test_relay_client_input_rfc8489_s6_3_length_not_sensible(void **state)
+{
+	struct rh *h = ST(state);
+	uint8_t req[28] = {0x00, 0x01, 0x00, 0x04, 0x21, 0x12, 0xA4, 0x42};
+
+	memcpy(req + 8, h->txid, TERN_STUN_TXID_LEN);
+	rh_input(h, req, 20); /* Length 4, no attribute bytes */
+	rh_expect_silence(h);
+	req[3] = 0x06; /* Length 6: not a multiple of 4 */
+	rh_input(h, req, 26);
+	rh_expect_silence(h);
+	req[3] = 0x04; /* Length 4 but 8 attribute bytes follow */
+	rh_input(h, req, 28);
+	rh_expect_silence(h);
+	assert_int_equal(rh_stats(h).dropped, 3);
+	req[3] = 0x08; /* framed right, but the attribute runs past the end: 400 */
+	req[20] = 0x80;
+	req[21] = 0x22;
+	req[23] = 0x08;
+	rh_input(h, req, 28);
+	rh_expect_error(h, TERN_STUN_BINDING, 400);
 }
 
 static void test_relay_binding_rfc8489_s6_3_1_unknown_420(void **state)
@@ -714,6 +743,7 @@ int main(void)
 	    T(test_relay_binding_rfc8489_s7_3_xor_mapped),
 	    T(test_relay_binding_rfc8489_s7_3_ipv6_client),
 	    T(test_relay_client_input_rfc8489_s6_3_not_requests),
+	    T(test_relay_client_input_rfc8489_s6_3_length_not_sensible),
 	    T(test_relay_binding_rfc8489_s6_3_1_unknown_420),
 	    T(test_relay_allocate_rfc8489_s6_3_1_unknown_420),
 	    T(test_relay_allocate_rfc8489_s9_2_4_challenge_401),

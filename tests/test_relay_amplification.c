@@ -43,7 +43,7 @@ static const char *const amp_names[AMP_CASES] = {
     "ChannelBind, no credentials",
     "Allocate, wrong password",
     "Allocate, forged nonce (438)",
-    "unknown method (400)",
+    "unknown method (dropped)",
     "Send indication, no allocation",
     "ChannelData, no allocation",
 };

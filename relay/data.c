@@ -25,18 +25,13 @@ bool tern_rl_bucket_take(struct tern_relay *r, struct relay_alloc *a, uint64_t n
 	return true;
 }
 
-static void drop(struct tern_relay *r)
-{
-	r->stats.dropped++;
-}
-
 static void to_peer(struct tern_relay *r, struct relay_alloc *a, const struct tern_addr *peer,
                     const uint8_t *data, size_t len, bool df, struct tern_relay_out *out)
 {
 	struct tern_relay_action *act = tern_rl_out_action(out);
 
 	if (act == NULL) {
-		drop(r);
+		tern_rl_drop(r, TERN_DROP_OVERFLOW);
 		return;
 	}
 	act->kind = TERN_ACT_SEND_PEER;
@@ -49,29 +44,50 @@ static void to_peer(struct tern_relay *r, struct relay_alloc *a, const struct te
 	r->stats.bytes_to_peer += len;
 }
 
+/*
+ * Why a Send indication from a must be dropped, or TERN_DROP_REASONS when
+ * it may go to *peer (given with an IPv4-mapped or -compatible form read as
+ * the IPv4 address it carries).
+ */
+static enum tern_relay_drop send_verdict(struct tern_relay *r, uint64_t now, struct relay_alloc *a,
+                                         const struct tern_stun_msg *msg,
+                                         const struct tern_attr *data, struct tern_addr *peer)
+{
+	const struct tern_attr *pa = tern_stun_find(msg, TERN_ATTR_XOR_PEER_ADDRESS);
+	struct tern_addr given;
+	enum tern_embed form;
+
+	/* RFC 8489 §6.3.2: unknown comprehension-required attributes discard it */
+	if (pa == NULL || data == NULL || msg->nunknown > 0 ||
+	    tern_attr_get_xor_address(pa, msg->txid, &given) != TERN_OK)
+		return TERN_DROP_MALFORMED;
+	if (a == NULL || a->state != ALLOC_ACTIVE)
+		return TERN_DROP_NO_ALLOCATION;
+	form = tern_addr_embedded_v4(&given, peer);
+	if (form != TERN_EMBED_MAPPED && form != TERN_EMBED_COMPAT)
+		*peer = given;
+	if (!tern_rl_side_live(a, tern_rl_fam_of(peer), now))
+		return TERN_DROP_NO_ALLOCATION;
+	if (!tern_peer_allowed(&r->policy, &given) || !tern_peer_allowed(&r->policy, peer))
+		return TERN_DROP_DENIED_PEER;
+	if (tern_rl_perm_find(a, peer, now) == NULL)
+		return TERN_DROP_NO_PERMISSION;
+	if (!tern_rl_bucket_take(r, a, now, data->len))
+		return TERN_DROP_BANDWIDTH;
+	return TERN_DROP_REASONS;
+}
+
 /* RFC 8656 §11.2: anything wrong with a Send indication drops it silently. */
 void tern_rl_handle_send(struct tern_relay *r, uint64_t now, const struct tern_relay_client *from,
                          const struct tern_stun_msg *msg, struct tern_relay_out *out)
 {
 	struct relay_alloc *a = tern_rl_alloc_find(r, from);
-	const struct tern_attr *pa = tern_stun_find(msg, TERN_ATTR_XOR_PEER_ADDRESS);
 	const struct tern_attr *data = tern_stun_find(msg, TERN_ATTR_DATA);
-	struct tern_addr given, peer;
-	enum tern_embed form;
+	struct tern_addr peer;
+	enum tern_relay_drop why = send_verdict(r, now, a, msg, data, &peer);
 
-	/* RFC 8489 §6.3.2: unknown comprehension-required attributes discard it */
-	if (a == NULL || a->state != ALLOC_ACTIVE || pa == NULL || data == NULL ||
-	    msg->nunknown > 0 || tern_attr_get_xor_address(pa, msg->txid, &given) != TERN_OK) {
-		drop(r);
-		return;
-	}
-	form = tern_addr_embedded_v4(&given, &peer);
-	if (form != TERN_EMBED_MAPPED && form != TERN_EMBED_COMPAT)
-		peer = given;
-	if (!tern_rl_side_live(a, tern_rl_fam_of(&peer), now) ||
-	    tern_rl_perm_find(a, &peer, now) == NULL || !tern_peer_allowed(&r->policy, &given) ||
-	    !tern_peer_allowed(&r->policy, &peer) || !tern_rl_bucket_take(r, a, now, data->len)) {
-		drop(r);
+	if (why != TERN_DROP_REASONS) {
+		tern_rl_drop(r, why);
 		return;
 	}
 	to_peer(r, a, &peer, data->value, data->len,
@@ -89,17 +105,25 @@ void tern_rl_handle_channel_data(struct tern_relay *r, uint64_t now,
 {
 	struct tern_channel_data cd;
 	struct relay_alloc *a;
-	struct relay_chan *c;
+	struct relay_chan *c = NULL;
 	uint16_t max = r->rfc5766_channels ? TERN_CHANNEL_MAX_RFC5766 : TERN_CHANNEL_MAX_RFC8656;
+	enum tern_relay_drop why = TERN_DROP_REASONS;
 
 	if (tern_channel_data_parse(buf, len, from->transport != TERN_TRANSPORT_UDP, &cd) !=
 	        TERN_OK ||
-	    cd.channel > max || (a = tern_rl_alloc_find(r, from)) == NULL ||
-	    a->state != ALLOC_ACTIVE || (c = tern_rl_chan_by_number(a, cd.channel)) == NULL ||
-	    c->expires <= now || tern_rl_perm_find(a, &c->peer, now) == NULL ||
-	    !tern_rl_side_live(a, tern_rl_fam_of(&c->peer), now) ||
-	    !tern_rl_bucket_take(r, a, now, cd.len)) {
-		drop(r);
+	    cd.channel > max)
+		why = TERN_DROP_MALFORMED;
+	else if ((a = tern_rl_alloc_find(r, from)) == NULL || a->state != ALLOC_ACTIVE)
+		why = TERN_DROP_NO_ALLOCATION;
+	else if ((c = tern_rl_chan_by_number(a, cd.channel)) == NULL || c->expires <= now ||
+	         tern_rl_perm_find(a, &c->peer, now) == NULL)
+		why = TERN_DROP_NO_PERMISSION;
+	else if (!tern_rl_side_live(a, tern_rl_fam_of(&c->peer), now))
+		why = TERN_DROP_NO_ALLOCATION;
+	else if (!tern_rl_bucket_take(r, a, now, cd.len))
+		why = TERN_DROP_BANDWIDTH;
+	if (why != TERN_DROP_REASONS) {
+		tern_rl_drop(r, why);
 		return;
 	}
 	to_peer(r, a, &c->peer, cd.data, cd.len, false, out);
@@ -111,7 +135,7 @@ static void to_client(struct tern_relay *r, struct relay_alloc *a, const uint8_t
 	struct tern_relay_action *act = tern_rl_out_action(out);
 
 	if (act == NULL) {
-		drop(r);
+		tern_rl_drop(r, TERN_DROP_OVERFLOW);
 		return;
 	}
 	act->kind = TERN_ACT_SEND_CLIENT;
@@ -160,7 +184,7 @@ static void indication_to_client(struct tern_relay *r, struct relay_alloc *a,
 	    tern_stun_add_xor_address(&b, TERN_ATTR_XOR_PEER_ADDRESS, peer) != TERN_OK ||
 	    tern_stun_add_reserve(&b, TERN_ATTR_DATA, len, &value) != TERN_OK || value != data ||
 	    tern_stun_build_finish(&b, &total) != TERN_OK) {
-		drop(r);
+		tern_rl_drop(r, TERN_DROP_OVERFLOW);
 		return;
 	}
 	to_client(r, a, data - head, total, len, out);
@@ -173,6 +197,7 @@ int tern_relay_peer_input(struct tern_relay *r, uint64_t now, uint32_t handle,
 	enum fam_index f;
 	struct relay_alloc *a;
 	struct relay_chan *c;
+	enum tern_relay_drop why = TERN_DROP_REASONS;
 
 	if (r == NULL || peer == NULL || buf == NULL || out == NULL ||
 	    headroom < TERN_RELAY_HEADROOM || tailroom < TERN_RELAY_TAILROOM ||
@@ -181,10 +206,16 @@ int tern_relay_peer_input(struct tern_relay *r, uint64_t now, uint32_t handle,
 	if (out->n >= out->cap)
 		return TERN_ERR_NO_SPACE;
 	a = tern_rl_alloc_by_handle(r, handle, &f);
-	if (a == NULL || !tern_rl_side_live(a, f, now) || tern_rl_fam_of(peer) != f ||
-	    len > 0xFFFFu - TERN_RELAY_HEADROOM || tern_rl_perm_find(a, peer, now) == NULL ||
-	    !tern_rl_bucket_take(r, a, now, len)) {
-		drop(r);
+	if (a == NULL || !tern_rl_side_live(a, f, now) || tern_rl_fam_of(peer) != f)
+		why = TERN_DROP_NO_ALLOCATION;
+	else if (len > 0xFFFFu - TERN_RELAY_HEADROOM)
+		why = TERN_DROP_MALFORMED;
+	else if (tern_rl_perm_find(a, peer, now) == NULL)
+		why = TERN_DROP_NO_PERMISSION;
+	else if (!tern_rl_bucket_take(r, a, now, len))
+		why = TERN_DROP_BANDWIDTH;
+	if (why != TERN_DROP_REASONS) {
+		tern_rl_drop(r, why);
 		return TERN_OK;
 	}
 	c = tern_rl_chan_by_peer(a, peer);

@@ -267,6 +267,12 @@ TERN_WUR int tern_rl_reply_start(struct tern_relay *r, struct tern_relay_out *ou
 /* Sign (if authenticated), fingerprint and queue it as SEND_CLIENT. */
 void tern_rl_reply_finish(struct tern_relay *r, struct tern_relay_out *out,
                           const struct relay_reply *rep, struct tern_stun_builder *b);
+/* Count one drop and why (the total and the per-reason counter). */
+static inline void tern_rl_drop(struct tern_relay *r, enum tern_relay_drop why)
+{
+	r->stats.dropped++;
+	r->stats.drops[why]++;
+}
 /* An error response with the standard reason (and REALM/NONCE for 401/438). */
 void tern_rl_reply_error(struct tern_relay *r, uint64_t now, struct tern_relay_out *out,
                          const struct tern_relay_client *to, const struct tern_stun_msg *req,

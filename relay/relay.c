@@ -301,7 +301,7 @@ static void handle_stun(struct tern_relay *r, uint64_t now, const struct tern_re
 		    err != TERN_OK)
 			tern_rl_reply_error(r, now, out, from, &msg, NULL, 400);
 		else
-			r->stats.dropped++;
+			tern_rl_drop(r, TERN_DROP_MALFORMED);
 		return;
 	}
 	if (msg.cls == TERN_STUN_INDICATION && msg.method == TERN_TURN_SEND) {
@@ -309,7 +309,7 @@ static void handle_stun(struct tern_relay *r, uint64_t now, const struct tern_re
 		return;
 	}
 	if (msg.cls != TERN_STUN_REQUEST) {
-		r->stats.dropped++; /* responses and other indications */
+		tern_rl_drop(r, TERN_DROP_UNHANDLED); /* responses and other indications */
 		return;
 	}
 	switch (msg.method) {
@@ -324,7 +324,7 @@ static void handle_stun(struct tern_relay *r, uint64_t now, const struct tern_re
 		break;
 	default:
 		/* RFC 8489 §6.3: a method the server does not support is discarded */
-		r->stats.dropped++;
+		tern_rl_drop(r, TERN_DROP_UNHANDLED);
 		break;
 	}
 }
@@ -348,7 +348,7 @@ int tern_relay_client_input(struct tern_relay *r, uint64_t now,
 	case TERN_DEMUX_DTLS:
 	case TERN_DEMUX_RTP:
 	case TERN_DEMUX_OTHER:
-		r->stats.dropped++;
+		tern_rl_drop(r, TERN_DROP_UNHANDLED);
 		break;
 	}
 	return TERN_OK;

@@ -34,7 +34,7 @@ void tern_rl_reply_finish(struct tern_relay *r, struct tern_relay_out *out,
 		(void)tern_stun_add_integrity(b, rep->auth->key, rep->auth->key_len);
 	(void)tern_stun_add_fingerprint(b);
 	if (tern_stun_build_finish(b, &len) != TERN_OK || (act = tern_rl_out_action(out)) == NULL) {
-		r->stats.dropped++;
+		tern_rl_drop(r, TERN_DROP_OVERFLOW);
 		return;
 	}
 	act->kind = TERN_ACT_SEND_CLIENT;
@@ -66,11 +66,11 @@ void tern_rl_reply_error(struct tern_relay *r, uint64_t now, struct tern_relay_o
 	bool challenge = code == 401 || code == 438;
 
 	if (challenge && !tern_rl_rate_allow(r, now, &to->client)) {
-		r->stats.dropped++;
+		tern_rl_drop(r, TERN_DROP_RATE_LIMITED);
 		return;
 	}
 	if (tern_rl_reply_start(r, out, &rep, &b) != TERN_OK) {
-		r->stats.dropped++;
+		tern_rl_drop(r, TERN_DROP_OVERFLOW);
 		return;
 	}
 	(void)tern_stun_add_error_code(&b, code, NULL, 0);

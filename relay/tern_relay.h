@@ -285,6 +285,19 @@ void tern_relay_set_draining(struct tern_relay *r, bool draining);
 /* When to call tern_relay_tick() next; UINT64_MAX when nothing is due. */
 uint64_t tern_relay_next_deadline(const struct tern_relay *r);
 
+/* Why the relay dropped something (tern_relay_stats.drops[]). */
+enum tern_relay_drop {
+	TERN_DROP_MALFORMED,     /* unparseable, bad FINGERPRINT, Send lacking attributes */
+	TERN_DROP_UNHANDLED,     /* responses, stray indications, unsupported methods, non-STUN */
+	TERN_DROP_NO_ALLOCATION, /* no live allocation (or relay side) for the sender */
+	TERN_DROP_NO_PERMISSION, /* no permission for the peer, or channel not bound */
+	TERN_DROP_DENIED_PEER,   /* the peer policy refuses the address */
+	TERN_DROP_BANDWIDTH,     /* the allocation's max-bps bucket is empty */
+	TERN_DROP_RATE_LIMITED,  /* a 401/438 not sent: per-source challenge limit */
+	TERN_DROP_OVERFLOW,      /* the caller's action or scratch buffer was full */
+	TERN_DROP_REASONS
+};
+
 struct tern_relay_stats {
 	uint64_t allocations;
 	uint64_t permissions;
@@ -293,7 +306,8 @@ struct tern_relay_stats {
 	uint64_t bytes_to_peer;
 	uint64_t pkts_to_client;
 	uint64_t bytes_to_client;
-	uint64_t dropped;
+	uint64_t dropped; /* the sum of drops[] */
+	uint64_t drops[TERN_DROP_REASONS];
 	uint64_t auth_failures;
 	uint64_t errors_sent;
 };

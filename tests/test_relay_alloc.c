@@ -74,6 +74,7 @@ static void test_relay_client_input_rfc8489_s6_3_not_requests(void **state)
 	rh_send(h);
 	rh_expect_silence(h);
 	assert_int_equal(rh_stats(h).dropped, 6);
+	assert_int_equal(rh_stats(h).drops[TERN_DROP_UNHANDLED], 6);
 }
 
 /* RFC 8489 §6.3: a request whose Length does not fit the datagram is dropped. */
@@ -92,6 +93,7 @@ static void test_relay_client_input_rfc8489_s6_3_length_not_sensible(void **stat
 	rh_input(h, req, 28);
 	rh_expect_silence(h);
 	assert_int_equal(rh_stats(h).dropped, 3);
+	assert_int_equal(rh_stats(h).drops[TERN_DROP_MALFORMED], 3);
 	req[3] = 0x08; /* framed right, but the attribute runs past the end: 400 */
 	req[20] = 0x80;
 	req[21] = 0x22;

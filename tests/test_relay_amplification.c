@@ -122,6 +122,7 @@ static void test_relay_amplification_401_rate_limited(void **state)
 	}
 	assert_true(answered <= 40); /* 20 per second at most, burst included */
 	assert_true(answered >= 1);
+	assert_int_equal(rh_stats(h).drops[TERN_DROP_RATE_LIMITED], 200 - answered);
 }
 
 int main(void)

@@ -265,6 +265,10 @@ static void test_relay_send_rfc8656_s11_2_dropped(void **state)
 	rh_send(h);
 	rh_expect_silence(h);
 	assert_int_equal(rh_stats(h).dropped, 5);
+	assert_int_equal(rh_stats(h).drops[TERN_DROP_NO_ALLOCATION], 1);
+	assert_int_equal(rh_stats(h).drops[TERN_DROP_NO_PERMISSION], 1);
+	assert_int_equal(rh_stats(h).drops[TERN_DROP_DENIED_PEER], 1);
+	assert_int_equal(rh_stats(h).drops[TERN_DROP_MALFORMED], 2);
 	assert_int_equal(rh_stats(h).pkts_to_peer, 0);
 }
 
@@ -283,6 +287,7 @@ static void test_relay_send_rfc8489_s6_3_2_unknown_attribute_dropped(void **stat
 	rh_send(h);
 	rh_expect_silence(h);
 	assert_int_equal(rh_stats(h).dropped, 1);
+	assert_int_equal(rh_stats(h).drops[TERN_DROP_MALFORMED], 1);
 }
 
 /* ---------------------------------------------------- Data indication */
@@ -355,6 +360,8 @@ static void test_relay_data_rfc8656_s11_3_dropped(void **state)
 	assert_false(delivered(h, handle ^ 0x100000, &peer)); /* stale generation */
 	assert_false(delivered(h, handle + 2, &peer));        /* another slot */
 	assert_int_equal(rh_stats(h).dropped, 4);
+	assert_int_equal(rh_stats(h).drops[TERN_DROP_NO_PERMISSION], 1);
+	assert_int_equal(rh_stats(h).drops[TERN_DROP_NO_ALLOCATION], 3);
 	rh_refresh(h, 0, 0);
 	assert_false(delivered(h, handle, &peer)); /* freed */
 }
@@ -404,6 +411,7 @@ static void test_relay_data_max_bps_drops_excess(void **state)
 	assert_int_equal(rh_peer(h, h->handle[0], &peer, big, sizeof(big)), TERN_OK);
 	assert_int_equal(h->out.n, 1);
 	assert_int_equal(rh_stats(h).dropped, 2);
+	assert_int_equal(rh_stats(h).drops[TERN_DROP_BANDWIDTH], 2);
 }
 
 static void test_relay_data_max_bps_full_at_start(void **state)

@@ -673,7 +673,7 @@ static void test_harden_secrets_not_logged(void **state)
 	needle_str(s, "REST secret", SECRET_A);
 	needle_str(s, "REST secret", SECRET_B);
 	needle_str(s, "wrong REST secret", SECRET_WRONG);
-	needle_str(s, "malformed key", BAD_KEY + 2);
+	needle_str(s, "malformed key", &BAD_KEY[2]);
 	needle_rest(s, now + 3600, SECRET_A);
 	needle_rest(s, now + 3600, SECRET_B);
 	needle_rest(s, now - 60, SECRET_A);

@@ -13,8 +13,14 @@
 /* RFC 8656 §7.2: a reserved (EVEN-PORT R=1) port is held at least 30 s. */
 #define RESERVATION_MS (30u * MS_PER_S)
 /* Ports tried before an Allocate gets 508. */
-#define MAX_OPEN_ATTEMPTS   16u
-#define RATE_BUCKETS        256u
+#define MAX_OPEN_ATTEMPTS 16u
+/*
+ * 401/438 token buckets, by a keyed hash of the source IP. Enough of them
+ * that the limit stays per source: with 256, every bucket saw many sources
+ * and the buckets together capped a relay near 256 x unauth_per_s
+ * challenges a second whatever the spread of clients. 4,096 x 16 bytes.
+ */
+#define RATE_BUCKETS        4096u
 #define USERNAME_DIGEST_LEN 16u
 #define NONCE_MAX           48u
 /*

@@ -391,6 +391,34 @@ static void test_relay_auth_rfc8656_s7_2_unauth_rate_limit(void **state)
 	}
 }
 
+/*
+ * The limit is per source, not a relay-wide ceiling: 10,000 sources each
+ * challenged once in the same millisecond all get their 401 (with 256
+ * buckets of 20 tokens the relay stopped near 5,120), while one source
+ * that keeps asking is still cut off within its 20 a second.
+ */
+static void test_relay_auth_rfc8656_s7_2_unauth_rate_limit_many_sources(void **state)
+{
+	struct rh *h = ST(state);
+	struct tern_relay_client *c = rh_client(h);
+	uint32_t answered = 0, more = 0;
+
+	c->client = rh_ip("10.0.0.0", 5000);
+	for (uint32_t i = 0; i < 10000; i++) {
+		c->client.addr[2] = (uint8_t)(i >> 8);
+		c->client.addr[3] = (uint8_t)i;
+		answered += challenge_once(h) == 1;
+	}
+	assert_int_equal(answered, 10000);
+	assert_int_equal(rh_stats(h).dropped, 0);
+	rh_expect_error(h, TERN_TURN_ALLOCATE, 401);
+	/* the last source: it (and any source sharing its bucket) had 1-3 */
+	while (more < 40 && challenge_once(h) == 1)
+		more++;
+	assert_in_range(more, 1, 19);
+	assert_int_equal(rh_stats(h).dropped, 1);
+}
+
 static void test_relay_auth_rfc8489_s7_3_bad_fingerprint_dropped(void **state)
 {
 	struct rh *h = ST(state);
@@ -472,6 +500,7 @@ int main(void)
 	    T(test_relay_auth_rfc8489_s9_2_nonce_bound_to_client_ip),
 	    T(test_relay_auth_rfc8656_s5_other_user_441),
 	    T(test_relay_auth_rfc8656_s7_2_unauth_rate_limit),
+	    T(test_relay_auth_rfc8656_s7_2_unauth_rate_limit_many_sources),
 	    T(test_relay_auth_rfc8489_s7_3_bad_fingerprint_dropped),
 	    T(test_relay_reconfigure_swaps_users),
 	    T(test_relay_reconfigure_nomem_keeps_config),

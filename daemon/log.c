@@ -1,7 +1,11 @@
-/* log.c - structured log lines (text or JSON), one write(2) each. */
+/*
+ * log.c - structured log lines (text or JSON): one write(2) each, or, on a
+ * thread that asked for it, gathered and written together.
+ */
 #define _GNU_SOURCE
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +18,12 @@ static bool log_json;
 static enum ternd_log_level log_max = TERND_INFO;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+#define LOG_BUF_CAP 16384
+/* This thread's gathered lines (ternd_log_buffered()); whole lines only. */
+static _Thread_local char tl_buf[LOG_BUF_CAP];
+static _Thread_local size_t tl_len;
+static _Thread_local bool tl_on;
 
 void ternd_log_setup(int fd, bool json, enum ternd_log_level max_level)
 {
@@ -80,5 +90,37 @@ void ternd_log(enum ternd_log_level level, const char *event, const char *fmt, .
 		n = (int)sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	(void)!write(log_fd, line, (size_t)n);
+	if (!tl_on) {
+		(void)!write(log_fd, line, (size_t)n);
+		return;
+	}
+	if (tl_len + (size_t)n > sizeof(tl_buf))
+		ternd_log_flush();
+	memcpy(tl_buf + tl_len, line, (size_t)n);
+	tl_len += (size_t)n;
+	if (level == TERND_ERROR)
+		ternd_log_flush();
+}
+
+void ternd_log_flush(void)
+{
+	size_t done = 0;
+
+	while (done < tl_len) {
+		ssize_t w = write(log_fd, tl_buf + done, tl_len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* a full disk or a closed pipe: the lines are lost, as unbuffered */
+		done += (size_t)w;
+	}
+	tl_len = 0;
+}
+
+void ternd_log_buffered(bool on)
+{
+	if (!on)
+		ternd_log_flush();
+	tl_on = on;
 }

@@ -1,7 +1,9 @@
 /*
  * log.h - one line per event, text or JSON, to stderr or a log file.
- * Safe from every thread: each line is one write(2). Secrets never reach
- * here: callers log names, addresses and codes, never passwords or keys.
+ * Safe from every thread: each line is one write(2), or, on a thread that
+ * buffers (a worker, once per loop round), part of one write of whole
+ * lines. Secrets never reach here: callers log names, addresses and codes,
+ * never passwords or keys.
  */
 #ifndef TERND_LOG_H
 #define TERND_LOG_H
@@ -16,5 +18,14 @@ bool ternd_log_enabled(enum ternd_log_level level);
 /* event is a short snake_case tag ("alloc_created"); fmt the details. */
 void ternd_log(enum ternd_log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * on: keep the calling thread's lines until ternd_log_flush(), when 16 KB
+ * have gathered, or an error-level line (written at once, with what came
+ * before it). Lines of different threads may then reach the file out of
+ * timestamp order. off: flush, and write each line as it comes again.
+ */
+void ternd_log_buffered(bool on);
+/* Write the calling thread's gathered lines; nothing when it does not buffer. */
+void ternd_log_flush(void);
 
 #endif /* TERND_LOG_H */

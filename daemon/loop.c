@@ -107,13 +107,15 @@ void ternd_loop_set_events(struct ternd_loop *l, size_t slot, short events)
 	(void)epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->fds[slot], &ev);
 }
 
-int ternd_loop_remove(struct ternd_loop *l, size_t slot, struct ternd_loop_entry *moved)
+static int remove_slot(struct ternd_loop *l, size_t slot, struct ternd_loop_entry *moved,
+                       bool deregister)
 {
 	size_t last;
 
 	l->n--;
 	if (l->backend == TERND_LOOP_EPOLL) {
-		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->fds[slot], NULL);
+		if (deregister)
+			(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->fds[slot], NULL);
 		l->fds[slot] = -1;
 		l->next_free[slot] = l->free_head;
 		l->free_head = (uint32_t)slot;
@@ -126,6 +128,16 @@ int ternd_loop_remove(struct ternd_loop *l, size_t slot, struct ternd_loop_entry
 	l->ent[slot] = l->ent[last];
 	*moved = l->ent[slot];
 	return 1;
+}
+
+int ternd_loop_remove(struct ternd_loop *l, size_t slot, struct ternd_loop_entry *moved)
+{
+	return remove_slot(l, slot, moved, true);
+}
+
+int ternd_loop_remove_closing(struct ternd_loop *l, size_t slot, struct ternd_loop_entry *moved)
+{
+	return remove_slot(l, slot, moved, false);
 }
 
 static int poll_wait(struct ternd_loop *l, int timeout_ms, struct ternd_loop_event *ev, size_t cap)

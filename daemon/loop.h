@@ -57,6 +57,13 @@ void ternd_loop_set_events(struct ternd_loop *l, size_t slot, short events);
  */
 int ternd_loop_remove(struct ternd_loop *l, size_t slot, struct ternd_loop_entry *moved);
 /*
+ * The same for a descriptor the caller closes right after and that no
+ * other descriptor or process shares (no dup, no fork since it was made):
+ * closing it ends its epoll registration, so the removal costs no system
+ * call. Until that close, epoll may still report it under this slot.
+ */
+int ternd_loop_remove_closing(struct ternd_loop *l, size_t slot, struct ternd_loop_entry *moved);
+/*
  * Wait up to timeout_ms (-1 = forever); fill ev with at most cap ready
  * registrations and return how many, or -errno. Entries may be stale once
  * the caller has removed registrations while handling earlier ones: owners

@@ -1,7 +1,9 @@
 /*
- * worker.c - one worker's poll() loop: it turns datagrams into relay
- * inputs and relay actions into syscalls, in batches (recvmmsg/sendmmsg),
- * and makes no protocol decision of its own (STYLE.md rule 25).
+ * worker.c - one worker's event loop: it turns datagrams into relay
+ * inputs and relay actions into syscalls, in batches (recvmmsg/sendmmsg)
+ * and once per loop round (every ready socket is read, the relay runs over
+ * all of it, then the actions are carried out and the sends flushed), and
+ * makes no protocol decision of its own (STYLE.md rule 25).
  */
 #define _GNU_SOURCE
 #include "worker.h"
@@ -15,8 +17,13 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define ACTIONS_CAP (TERND_BATCH * TERN_RELAY_MAX_ACTIONS * 2)
-#define SCRATCH_CAP (TERND_BATCH * TERN_RELAY_SCRATCH * 2)
+/*
+ * Room for a full receive pool's actions and scratch, twice over: an input
+ * that asks for a relay socket gets its answer appended when the OPEN is
+ * carried out. Pages are touched only as far as a round uses them.
+ */
+#define ACTIONS_CAP (TERND_POOL * TERN_RELAY_MAX_ACTIONS * 2)
+#define SCRATCH_CAP (TERND_POOL * TERN_RELAY_SCRATCH * 2)
 
 static void *hook_alloc(void *ctx, size_t n)
 {
@@ -158,11 +165,12 @@ static void do_open(struct ternd_worker *w, const struct tern_relay_action *a)
 		ternd_log(TERND_ERROR, "relay_open", "no room to report a bind result");
 }
 
+/* Deregister a relay socket that is closed next: no epoll_ctl needed. */
 static void loop_remove(struct ternd_worker *w, size_t slot)
 {
 	struct ternd_loop_entry moved;
 
-	if (ternd_loop_remove(&w->loop, slot, &moved) == 0)
+	if (ternd_loop_remove_closing(&w->loop, slot, &moved) == 0)
 		return;
 	if (moved.kind == TERND_K_RELAY)
 		w->socks[moved.id & w->socks_mask].slot = slot;
@@ -173,15 +181,31 @@ static void loop_remove(struct ternd_worker *w, size_t slot)
 		w->listeners[moved.id].slot = slot;
 }
 
+/* Close the relay sockets retired since the last flush. */
+static void close_retired(struct ternd_worker *w)
+{
+	for (size_t i = 0; i < w->n_retired; i++)
+		close(w->retired[i]);
+	w->n_retired = 0;
+}
+
+/*
+ * A relay socket stops receiving now but is closed after the next flush:
+ * datagrams queued on it still go out, and its descriptor number cannot
+ * come back for another socket while the queue names it.
+ */
 static void do_close(struct ternd_worker *w, uint32_t handle)
 {
 	struct ternd_relay_sock *s = sock_of(w, handle);
 
 	if (s == NULL)
 		return;
-	flush_sends(w); /* nothing queued may name a closed descriptor */
+	if (w->n_retired == TERND_RETIRED_MAX) {
+		flush_sends(w);
+		close_retired(w);
+	}
 	loop_remove(w, s->slot);
-	close(s->fd);
+	w->retired[w->n_retired++] = s->fd;
 	s->handle = 0;
 	s->fd = -1;
 }
@@ -269,48 +293,70 @@ void ternd_worker_execute(struct ternd_worker *w)
 		}
 	}
 	flush_sends(w);
+	close_retired(w);
 	out_reset(w);
+	w->pool_used = 0;
 }
 
-/* Execute early when the batch buffer could not take another input. */
-static void make_room(struct ternd_worker *w)
+/* Execute early unless n more inputs (and the answers to their OPENs) fit. */
+static void make_room(struct ternd_worker *w, size_t n)
 {
-	if (w->out.cap - w->out.n < 2 * TERN_RELAY_MAX_ACTIONS ||
-	    w->out.scratch_cap - w->out.scratch_len < 2 * TERN_RELAY_SCRATCH)
+	if (w->out.cap - w->out.n < 2 * n * TERN_RELAY_MAX_ACTIONS ||
+	    w->out.scratch_cap - w->out.scratch_len < 2 * n * TERN_RELAY_SCRATCH)
 		ternd_worker_execute(w);
 }
 
 void ternd_worker_client_input(struct ternd_worker *w, const struct tern_relay_client *from,
                                const uint8_t *buf, size_t len)
 {
-	make_room(w);
+	make_room(w, 1);
 	if (tern_relay_client_input(w->relay, w->now, from, buf, len, &w->out) != TERN_OK)
 		atomic_fetch_add_explicit(&w->counters->dropped, 1, memory_order_relaxed);
 }
 
 void ternd_worker_client_closed(struct ternd_worker *w, const struct tern_relay_client *from)
 {
-	make_room(w);
+	make_room(w, 1);
 	if (tern_relay_client_closed(w->relay, w->now, from, &w->out) != TERN_OK)
 		ternd_log(TERND_ERROR, "conn_close", "no room to free a connection's allocation");
 }
 
 /* ----------------------------------------------------------- receiving */
 
-static void prepare_recv(struct ternd_worker *w, size_t headroom)
+/*
+ * Room in the round's pool for one recvmmsg of TERND_BATCH datagrams, with
+ * actions and scratch for all of them; when there is not, the round so far
+ * is carried out first (which empties the pool). Returns where the batch
+ * goes; its message headers are set up for a receive at headroom.
+ */
+static size_t pool_take(struct ternd_worker *w, size_t headroom)
 {
-	for (unsigned i = 0; i < TERND_BATCH; i++) {
+	size_t base;
+
+	if (TERND_POOL - w->pool_used < TERND_BATCH)
+		ternd_worker_execute(w);
+	make_room(w, TERND_BATCH);
+	base = w->pool_used;
+	/* the rest of each header is fixed (pool_init); recvmmsg rewrites these */
+	for (size_t i = base; i < base + TERND_BATCH; i++) {
+		w->riov[i].iov_base = w->rbuf[i] + headroom;
+		w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->raddr[i]);
+		w->rmsg[i].msg_hdr.msg_controllen = sizeof(w->rctl[i]);
+	}
+	return base;
+}
+
+static void pool_init(struct ternd_worker *w)
+{
+	for (size_t i = 0; i < TERND_POOL; i++) {
 		struct msghdr *h = &w->rmsg[i].msg_hdr;
 
-		w->riov[i].iov_base = w->rbuf[i] + headroom;
 		w->riov[i].iov_len = TERND_DGRAM_MAX;
 		memset(h, 0, sizeof(*h));
 		h->msg_name = &w->raddr[i];
-		h->msg_namelen = sizeof(w->raddr[i]);
 		h->msg_iov = &w->riov[i];
 		h->msg_iovlen = 1;
 		h->msg_control = w->rctl[i];
-		h->msg_controllen = sizeof(w->rctl[i]);
 	}
 }
 
@@ -333,18 +379,23 @@ static void local_of(struct msghdr *h, const struct ternd_listener *l, struct te
 	}
 }
 
+/*
+ * Receive into the round's pool and feed the relay; the actions are carried
+ * out at the end of the round (or when the pool fills). pool_take() comes
+ * first, so a batch is fed whole without the pool being emptied under it.
+ */
 static void drain_udp_listener(struct ternd_worker *w, uint32_t id)
 {
 	const struct ternd_listener *l = &w->listeners[id];
 
 	for (int round = 0; round < 8; round++) {
-		int n;
+		size_t base = pool_take(w, 0);
+		int n = recvmmsg(l->fd, w->rmsg + base, TERND_BATCH, MSG_DONTWAIT, NULL);
 
-		prepare_recv(w, 0);
-		n = recvmmsg(l->fd, w->rmsg, TERND_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		for (int i = 0; i < n; i++) {
+		w->pool_used = base + (size_t)n;
+		for (size_t i = base; i < w->pool_used; i++) {
 			struct msghdr *h = &w->rmsg[i].msg_hdr;
 			struct tern_relay_client from = {id, TERN_TRANSPORT_UDP, {0}, {0}};
 
@@ -352,9 +403,11 @@ static void drain_udp_listener(struct ternd_worker *w, uint32_t id)
 			    !ternd_addr_from_sockaddr((struct sockaddr *)h->msg_name, &from.client))
 				continue;
 			local_of(h, l, &from.server);
-			ternd_worker_client_input(w, &from, w->rbuf[i], w->rmsg[i].msg_len);
+			if (tern_relay_client_input(w->relay, w->now, &from, w->rbuf[i],
+			                            w->rmsg[i].msg_len, &w->out) != TERN_OK)
+				atomic_fetch_add_explicit(&w->counters->dropped, 1,
+				                          memory_order_relaxed);
 		}
-		ternd_worker_execute(w);
 		if (n < TERND_BATCH)
 			break;
 	}
@@ -362,32 +415,31 @@ static void drain_udp_listener(struct ternd_worker *w, uint32_t id)
 
 static void drain_relay(struct ternd_worker *w, uint32_t handle)
 {
-	struct ternd_relay_sock *s = sock_of(w, handle);
-
-	for (int round = 0; s != NULL && round < 4; round++) {
+	for (int round = 0; round < 4; round++) {
+		size_t base = pool_take(w, TERND_HEADROOM);
+		/* emptying the pool carried out actions: one may have closed the socket */
+		struct ternd_relay_sock *s = sock_of(w, handle);
 		int n;
 
-		prepare_recv(w, TERND_HEADROOM);
-		n = recvmmsg(s->fd, w->rmsg, TERND_BATCH, MSG_DONTWAIT, NULL);
+		if (s == NULL)
+			break;
+		n = recvmmsg(s->fd, w->rmsg + base, TERND_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		for (int i = 0; i < n; i++) {
+		w->pool_used = base + (size_t)n;
+		for (size_t i = base; i < w->pool_used; i++) {
 			struct msghdr *h = &w->rmsg[i].msg_hdr;
 			struct tern_addr peer;
 
 			if ((h->msg_flags & MSG_TRUNC) ||
 			    !ternd_addr_from_sockaddr((struct sockaddr *)h->msg_name, &peer))
 				continue;
-			make_room(w);
 			if (tern_relay_peer_input(w->relay, w->now, handle, &peer, w->rbuf[i],
 			                          TERND_HEADROOM, w->rmsg[i].msg_len,
 			                          TERND_TAILROOM, &w->out) != TERN_OK)
 				atomic_fetch_add_explicit(&w->counters->dropped, 1,
 				                          memory_order_relaxed);
 		}
-		ternd_worker_execute(w);
-		/* the socket may have been closed by an action */
-		s = sock_of(w, handle);
 		if (n < TERND_BATCH)
 			break;
 	}
@@ -502,13 +554,18 @@ static void run(struct ternd_worker *w)
 	uint64_t last_publish = 0;
 
 	for (;;) {
-		int n = ternd_loop_wait(&w->loop, next_timeout(w, conn_deadline), w->events,
-		                        TERND_EVENTS);
+		int n;
+
+		ternd_log_flush(); /* the round's log lines, before blocking */
+		n = ternd_loop_wait(&w->loop, next_timeout(w, conn_deadline), w->events,
+		                    TERND_EVENTS);
 
 		w->now = ternd_now_ms();
 		/* an event may name a socket an earlier one closed: handlers check */
 		for (int i = 0; i < n; i++)
 			handle_ready(w, &w->events[i]);
+		/* the round's actions, and one flush of its sends */
+		ternd_worker_execute(w);
 		while (tern_relay_next_deadline(w->relay) <= w->now) {
 			bool more = tern_relay_tick(w->relay, w->now, &w->out) == TERN_OK &&
 			            w->out.n > 0 && tern_relay_next_deadline(w->relay) <= w->now;
@@ -589,7 +646,7 @@ static int setup(struct ternd_worker *w, const struct ternd_worker_arg *arg)
 	w->reload_gen = atomic_load(&arg->shared->reload_gen);
 	w->actions = calloc(ACTIONS_CAP, sizeof(*w->actions));
 	w->scratch = malloc(SCRATCH_CAP);
-	w->rbuf = malloc(TERND_BATCH * sizeof(*w->rbuf));
+	w->rbuf = malloc(TERND_POOL * sizeof(*w->rbuf));
 	w->socks = calloc(nsocks, sizeof(*w->socks));
 	w->socks_mask = nsocks - 1;
 	if (!w->actions || !w->scratch || !w->rbuf || !w->socks ||
@@ -598,6 +655,7 @@ static int setup(struct ternd_worker *w, const struct ternd_worker_arg *arg)
 	    ternd_conns_init(w) != 0 || tern_relay_create(&rc, &w->relay) != TERN_OK)
 		return -1;
 	out_reset(w);
+	pool_init(w);
 	tern_relay_set_unix_time(w->relay, ternd_now_ms(), ternd_unix_ms());
 	w->control_fd = arg->control_fd;
 	if (ternd_loop_add(&w->loop, arg->control_fd, POLLIN, TERND_K_CONTROL, 0, &slot) != 0)
@@ -610,6 +668,7 @@ static int setup(struct ternd_worker *w, const struct ternd_worker_arg *arg)
 
 static void teardown(struct ternd_worker *w)
 {
+	close_retired(w);
 	for (size_t i = 0; w->socks != NULL && i <= w->socks_mask; i++)
 		if (w->socks[i].handle != 0)
 			close(w->socks[i].fd);
@@ -649,10 +708,13 @@ void *ternd_worker_main(void *argp)
 	if (w != NULL && setup(w, arg) == 0)
 		status = 0;
 	(void)!write(arg->ready_fd, &status, 1);
+	/* allocation events cost no write(2) each: lines go out once per round */
+	ternd_log_buffered(true);
 	if (status == 0 && wait_for_start(arg))
 		run(w);
 	if (w != NULL)
 		teardown(w);
 	free(w);
+	ternd_log_buffered(false);
 	return NULL;
 }

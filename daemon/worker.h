@@ -1,5 +1,5 @@
 /*
- * worker.h - one worker: a relay instance, its sockets and its poll() loop.
+ * worker.h - one worker: a relay instance, its sockets and its event loop.
  * Workers share nothing mutable; the kernel spreads clients over them by
  * SO_REUSEPORT, and stateless nonces let any worker verify any client.
  */
@@ -17,6 +17,13 @@
 /* Connection ids start here; smaller listener ids are UDP listener indexes. */
 #define TERND_CONN_ID_BASE 0x10000u
 #define TERND_EVENTS       256 /* ready descriptors handled per loop turn */
+/*
+ * Receive buffers shared by every socket ready in one loop round: the
+ * relay runs over all of them and the round's sends go out in one flush
+ * (docs/benchmarks.md), unless the pool fills first.
+ */
+#define TERND_POOL        256
+#define TERND_RETIRED_MAX 64 /* relay sockets whose close waits for the flush */
 
 struct ternd_listener {
 	int fd;
@@ -62,21 +69,28 @@ struct ternd_worker {
 	struct tern_relay_out out;
 	struct tern_relay_action *actions;
 	uint8_t *scratch;
-	/* receive batch */
+	/* the round's receive pool: [0, pool_used) hold datagrams fed to the relay */
 	uint8_t (*rbuf)[TERND_BUF];
-	struct mmsghdr rmsg[TERND_BATCH];
-	struct iovec riov[TERND_BATCH];
-	struct sockaddr_storage raddr[TERND_BATCH];
-	uint8_t rctl[TERND_BATCH][64];
-	/* datagrams to send at the end of the batch */
+	size_t pool_used;
+	struct mmsghdr rmsg[TERND_POOL];
+	struct iovec riov[TERND_POOL];
+	struct sockaddr_storage raddr[TERND_POOL];
+	uint8_t rctl[TERND_POOL][64];
+	/* datagrams to send at the end of the round */
 	struct ternd_sendq sendq;
+	/* relay sockets released this round, closed after its flush */
+	int retired[TERND_RETIRED_MAX];
+	size_t n_retired;
 };
 
 /* Feed one client datagram or stream frame to the relay and carry out the result. */
 void ternd_worker_client_input(struct ternd_worker *w, const struct tern_relay_client *from,
                                const uint8_t *buf, size_t len);
 void ternd_worker_client_closed(struct ternd_worker *w, const struct tern_relay_client *from);
-/* Carry out and clear the pending actions; flush sends. */
+/*
+ * Carry out and clear the pending actions; flush sends. This also empties
+ * the receive pool: nothing refers to its buffers afterwards.
+ */
 void ternd_worker_execute(struct ternd_worker *w);
 
 /* conn.c: TCP and TLS client connections */

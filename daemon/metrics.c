@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "metrics.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,7 +33,6 @@ static const struct metric metrics[] = {
     M(bytes_to_peer, "counter", "Payload bytes relayed from clients to peers"),
     M(pkts_to_client, "counter", "Datagrams relayed from peers to clients"),
     M(bytes_to_client, "counter", "Payload bytes relayed from peers to clients"),
-    M(dropped, "counter", "Datagrams dropped (no permission, malformed, rate limit, ...)"),
     M(auth_failures, "counter", "Requests that failed authentication (401, 438, 441)"),
     M(errors_sent, "counter", "STUN error responses sent"),
     M(allocs_created, "counter", "Allocations created"),
@@ -60,6 +60,56 @@ static uint64_t sum(const struct ternd_shared *sh, size_t offset)
 	return total;
 }
 
+/* Append printf output at n; n may pass cap, and then nothing more is written. */
+static size_t put(char *buf, size_t n, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static size_t put(char *buf, size_t n, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (n >= cap)
+		return n;
+	va_start(ap, fmt);
+	k = vsnprintf(buf + n, cap - n, fmt, ap);
+	va_end(ap);
+	return k < 0 ? cap : n + (size_t)k;
+}
+
+/* tern_drops_by_reason: the relay's reasons (enum tern_relay_drop) and the daemon's own. */
+static size_t format_drops(const struct ternd_shared *sh, char *buf, size_t n, size_t cap)
+{
+	static const char *const reasons[TERN_DROP_REASONS] = {
+	    [TERN_DROP_MALFORMED] = "malformed",
+	    [TERN_DROP_UNHANDLED] = "unhandled",
+	    [TERN_DROP_NO_ALLOCATION] = "no_allocation",
+	    [TERN_DROP_NO_PERMISSION] = "no_permission",
+	    [TERN_DROP_DENIED_PEER] = "denied_peer",
+	    [TERN_DROP_BANDWIDTH] = "bandwidth",
+	    [TERN_DROP_RATE_LIMITED] = "rate_limited",
+	    [TERN_DROP_OVERFLOW] = "overflow",
+	};
+	uint64_t own = sum(sh, offsetof(struct ternd_counters, dropped)), total = own;
+
+	n = put(buf, n, cap,
+	        "# HELP tern_drops_by_reason Datagrams and frames dropped, by reason\n"
+	        "# TYPE tern_drops_by_reason counter\n");
+	for (size_t i = 0; i < TERN_DROP_REASONS; i++) {
+		uint64_t v = sum(sh, offsetof(struct ternd_counters, relay_drops) +
+		                         i * sizeof(_Atomic uint64_t));
+
+		total += v;
+		n = put(buf, n, cap, "tern_drops_by_reason{reason=\"%s\"} %llu\n", reasons[i],
+		        (unsigned long long)v);
+	}
+	n = put(buf, n, cap, "tern_drops_by_reason{reason=\"daemon\"} %llu\n",
+	        (unsigned long long)own);
+	return put(buf, n, cap,
+	           "# HELP tern_dropped Datagrams and frames dropped (the sum of the reasons)\n"
+	           "# TYPE tern_dropped counter\ntern_dropped %llu\n",
+	           (unsigned long long)total);
+}
+
 size_t ternd_metrics_format(const struct ternd_shared *sh, char *buf, size_t cap)
 {
 	static const char *const codes[] = {"400", "401", "403", "437", "438", "441", "other"};
@@ -70,6 +120,7 @@ size_t ternd_metrics_format(const struct ternd_shared *sh, char *buf, size_t cap
 		                      metrics[i].name, metrics[i].help, metrics[i].name,
 		                      metrics[i].type, metrics[i].name,
 		                      (unsigned long long)sum(sh, metrics[i].offset));
+	n = format_drops(sh, buf, n, cap);
 	if (n < cap)
 		n += (size_t)snprintf(buf + n, cap - n,
 		                      "# HELP tern_errors_by_code STUN errors sent, by code\n"

@@ -37,7 +37,9 @@ struct ternd_endpoint {
 struct ternd_counters {
 	_Atomic uint64_t allocations, permissions, channels;
 	_Atomic uint64_t pkts_to_peer, bytes_to_peer, pkts_to_client, bytes_to_client;
-	_Atomic uint64_t dropped, auth_failures, errors_sent;
+	_Atomic uint64_t dropped; /* by the daemon itself (truncated, queue full...) */
+	_Atomic uint64_t relay_drops[TERN_DROP_REASONS]; /* by the relay, by reason */
+	_Atomic uint64_t auth_failures, errors_sent;
 	_Atomic uint64_t allocs_created, allocs_expired, allocs_deleted, port_exhausted;
 	_Atomic uint64_t errors_by_code[7]; /* 400, 401, 403, 437, 438, 441, other */
 	_Atomic uint64_t tcp_connections, tcp_rejected, send_errors, recv_errors, gso_sends;

@@ -487,6 +487,8 @@ static void publish_counters(struct ternd_worker *w)
 	atomic_store_explicit(&c->bytes_to_client, st.bytes_to_client, memory_order_relaxed);
 	atomic_store_explicit(&c->auth_failures, st.auth_failures, memory_order_relaxed);
 	atomic_store_explicit(&c->errors_sent, st.errors_sent, memory_order_relaxed);
+	for (size_t i = 0; i < TERN_DROP_REASONS; i++)
+		atomic_store_explicit(&c->relay_drops[i], st.drops[i], memory_order_relaxed);
 }
 
 static void handle_ready(struct ternd_worker *w, const struct ternd_loop_event *e)

@@ -13,14 +13,6 @@
  *  - secrets (passwords, keys, REST secrets and passwords) never in the log
  *    or the metrics, whatever succeeds or fails.
  * usage: test_harden_policy PATH-TO-TERND [TEST-NAME-PATTERN]
- *
- * Known issue, PENDING_ switch as in test_daemon.c (1 = today's behaviour
- * asserted, 0 = what it should be):
- *  - PENDING_RELAY_DROPS_METRIC (1): tern_dropped counts only what the
- *    daemon drops itself; the relay's own drops (Send indications to a
- *    denied peer or without a permission, rate-limited 401s) are in
- *    tern_relay_stats.dropped, which daemon/worker.c publish_counters()
- *    does not publish.
  */
 #define _GNU_SOURCE
 #include "daemon_flows.h"
@@ -38,8 +30,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-
-#define PENDING_RELAY_DROPS_METRIC 1
 
 #define HP_MAX_CLIENTS 12
 #define HP_MAX_CHANS   32
@@ -260,6 +250,7 @@ static void run_table(struct hp_run *r, const char *name)
 	long long bytes = dh_metric(r->d, "tern_bytes_to_peer");
 	long long e403 = dh_metric(r->d, "tern_errors_by_code{code=\"403\"}");
 	long long dropped = dh_metric(r->d, "tern_dropped");
+	long long denied = dh_metric(r->d, "tern_drops_by_reason{reason=\"denied_peer\"}");
 	uint64_t t0 = dh_now_ms();
 
 	for (size_t i = 0; i < r->na; i++)
@@ -277,11 +268,12 @@ static void run_table(struct hp_run *r, const char *name)
 	assert_int_equal(dh_metric(r->d, "tern_errors_by_code{code=\"403\"}"),
 	                 e403 + (long long)r->e403);
 	dropped = dh_metric(r->d, "tern_dropped") - dropped;
-#if !PENDING_RELAY_DROPS_METRIC
 	if (dropped < (long long)r->denied_sends)
 		fail_msg("tern_dropped moved by %lld; %u Sends to denied peers were dropped",
 		         dropped, r->denied_sends);
-#endif
+	denied = dh_metric(r->d, "tern_drops_by_reason{reason=\"denied_peer\"}") - denied;
+	if (r->denied_sends > 0 && denied <= 0)
+		fail_msg("%u Sends to denied peers, none counted as denied_peer", r->denied_sends);
 	total_tried += r->tried;
 	printf("[ harden ] %s: %zu addresses x %zu clients: %lu requests tried, %lu refused "
 	       "(403), %u Sends to denied peers dropped (tern_dropped +%lld), %u allowed "

@@ -7,17 +7,15 @@
 #define _GNU_SOURCE
 #include "log.h"
 #include "net.h"
+#include "stream.h"
 #include "worker.h"
 
 #include <errno.h>
-#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define IN_START        2048u
-#define IN_MAX          (TERN_STUN_MAX_MSG + 4u) /* the largest frame either kind can have */
-#define OUT_MAX         (256u * 1024u)           /* more queued than this: drop, like UDP would */
+#define OUT_MAX         (256u * 1024u) /* more queued than this: drop, like UDP would */
 #define HANDSHAKE_MS    (10u * 1000u)
 #define FIRST_FRAME_MS  (30u * 1000u)
 #define SWEEP_MS        1000u
@@ -31,8 +29,7 @@ struct ternd_conn {
 	bool handshaking;
 	bool got_frame;
 	struct tern_relay_client from;
-	uint8_t *in;
-	size_t in_len, in_cap;
+	struct ternd_stream in; /* reframes the input (stream.c) */
 	uint8_t *out;
 	size_t out_len, out_cap;
 	uint64_t active;  /* last byte in or out */
@@ -79,13 +76,18 @@ static void conn_destroy(struct ternd_worker *w, struct ternd_conn *c)
 			w->listeners[moved.id].slot = c->slot;
 	}
 	if (c->ssl != NULL) {
-		SSL_shutdown(c->ssl);
+		/* a close_notify only on a finished handshake; and whatever it
+		 * leaves on this thread's error queue must not reach the next
+		 * connection's SSL_get_error() */
+		if (SSL_is_init_finished(c->ssl))
+			(void)SSL_shutdown(c->ssl);
+		ERR_clear_error();
 		SSL_free(c->ssl);
 	}
 	close(c->fd);
 	w->conns[c->id - TERND_CONN_ID_BASE] = NULL;
 	w->n_conns--;
-	free(c->in);
+	ternd_stream_free(&c->in);
 	free(c->out);
 	free(c);
 }
@@ -113,7 +115,7 @@ void ternd_conns_free(struct ternd_worker *w)
 		if (c->ssl != NULL)
 			SSL_free(c->ssl);
 		close(c->fd);
-		free(c->in);
+		ternd_stream_free(&c->in);
 		free(c->out);
 		free(c);
 	}
@@ -139,27 +141,25 @@ static struct ternd_conn *conn_new(struct ternd_worker *w, int fd, const struct 
 		return NULL;
 	c->id = TERND_CONN_ID_BASE + i;
 	c->fd = fd;
-	c->in_cap = IN_START;
-	c->in = malloc(c->in_cap);
 	c->from.listener = c->id;
 	c->from.transport = l->ep.transport;
 	c->from.client = *peer;
 	if (!ternd_local_addr(fd, &c->from.server))
 		c->from.server = l->ep.addr;
-	c->active = c->created = w->now;
+	c->active = c->created = c->partial = w->now;
 	if (l->ep.transport == TERN_TRANSPORT_TLS) {
 		pthread_mutex_lock(&w->shared->reload_lock);
 		c->ssl = w->shared->tls ? SSL_new(w->shared->tls) : NULL;
 		pthread_mutex_unlock(&w->shared->reload_lock);
 		c->handshaking = true;
 	}
-	if (c->in == NULL ||
+	if (ternd_stream_init(&c->in) != 0 ||
 	    (l->ep.transport == TERN_TRANSPORT_TLS &&
 	     (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1)) ||
 	    ternd_loop_add(&w->loop, fd, POLLIN, TERND_K_CONN, c->id, &c->slot) != 0) {
 		if (c->ssl != NULL)
 			SSL_free(c->ssl);
-		free(c->in);
+		ternd_stream_free(&c->in);
 		free(c);
 		return NULL;
 	}
@@ -220,35 +220,21 @@ void ternd_conns_accept(struct ternd_worker *w, const struct ternd_listener *l)
 
 /* ------------------------------------------------------------- I/O */
 
-enum io { IO_DONE, IO_AGAIN, IO_CLOSED };
-
-/* Read or write through TLS or plain TCP; *n bytes moved on IO_DONE. */
-static enum io conn_io(struct ternd_conn *c, bool writing, void *buf, size_t len, size_t *n)
+/* Read or write through TLS or plain TCP; *n bytes moved on TERND_IO_DONE. */
+static enum ternd_io conn_io(struct ternd_conn *c, bool writing, void *buf, size_t len, size_t *n)
 {
 	ssize_t r;
 
-	if (c->ssl != NULL) {
-		int k =
-		    writing ? SSL_write(c->ssl, buf, (int)len) : SSL_read(c->ssl, buf, (int)len);
-		int e;
-
-		if (k > 0) {
-			*n = (size_t)k;
-			return IO_DONE;
-		}
-		e = SSL_get_error(c->ssl, k);
-		ERR_clear_error();
-		return (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) ? IO_AGAIN
-		                                                               : IO_CLOSED;
-	}
+	if (c->ssl != NULL)
+		return ternd_tls_io(c->ssl, writing, buf, len, n);
 	r = writing ? send(c->fd, buf, len, MSG_NOSIGNAL) : recv(c->fd, buf, len, 0);
 	if (r > 0) {
 		*n = (size_t)r;
-		return IO_DONE;
+		return TERND_IO_DONE;
 	}
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return IO_AGAIN;
-	return IO_CLOSED;
+		return TERND_IO_AGAIN;
+	return TERND_IO_CLOSED;
 }
 
 static void want_events(struct ternd_worker *w, struct ternd_conn *c)
@@ -260,22 +246,22 @@ static void want_events(struct ternd_worker *w, struct ternd_conn *c)
 	ternd_loop_set_events(&w->loop, c->slot, ev);
 }
 
-static enum io flush_out(struct ternd_conn *c)
+static enum ternd_io flush_out(struct ternd_conn *c)
 {
 	size_t off = 0;
-	enum io st = IO_DONE;
+	enum ternd_io st = TERND_IO_DONE;
 
 	while (off < c->out_len) {
 		size_t n = 0;
 
 		st = conn_io(c, true, c->out + off, c->out_len - off, &n);
-		if (st != IO_DONE)
+		if (st != TERND_IO_DONE)
 			break;
 		off += n;
 	}
 	memmove(c->out, c->out + off, c->out_len - off);
 	c->out_len -= off;
-	return st == IO_CLOSED ? IO_CLOSED : IO_DONE;
+	return st == TERND_IO_CLOSED ? TERND_IO_CLOSED : TERND_IO_DONE;
 }
 
 bool ternd_conn_send(struct ternd_worker *w, uint32_t id, const uint8_t *data, size_t len)
@@ -306,88 +292,61 @@ bool ternd_conn_send(struct ternd_worker *w, uint32_t id, const uint8_t *data, s
 }
 
 /*
- * Hand every complete frame in the input buffer to the relay, then keep
- * the partial tail. false: the stream cannot be framed, close it.
+ * Hand every complete frame in the input to the relay, then keep the
+ * partial tail. false: the stream cannot be framed, close it.
  */
 static bool deliver_frames(struct ternd_worker *w, struct ternd_conn *c)
 {
-	size_t off = 0;
+	const uint8_t *frame = NULL;
+	size_t len = 0;
+	enum ternd_stream_status st;
 
-	while (c->in_len - off >= 4) {
-		size_t need;
-
-		if (tern_stream_frame_len(c->in + off, c->in_len - off, &need) != TERN_OK)
-			return false;
-		if (need > c->in_len - off)
-			break;
+	while ((st = ternd_stream_next(&c->in, &frame, &len)) == TERND_STREAM_FRAME) {
 		c->got_frame = true;
-		ternd_worker_client_input(w, &c->from, c->in + off, need);
-		off += need;
+		ternd_worker_client_input(w, &c->from, frame, len);
 	}
-	/* the relay's actions may point into c->in: carry them out before moving it */
+	if (st == TERND_STREAM_ERROR)
+		return false;
+	/* the relay's actions may point into the frames: carry them out before they move */
 	ternd_worker_execute(w);
-	memmove(c->in, c->in + off, c->in_len - off);
-	if (off > 0 || c->in_len == 0)
+	if (ternd_stream_consume(&c->in) > 0 || ternd_stream_pending(&c->in) == 0)
 		c->partial = w->now;
-	c->in_len -= off;
 	return true;
 }
 
-/* Room for the frame being read: grow toward IN_MAX as its header demands. */
-static bool make_in_room(struct ternd_conn *c)
-{
-	size_t need = c->in_cap;
-	uint8_t *p;
-
-	if (c->in_len < c->in_cap)
-		return true;
-	if (tern_stream_frame_len(c->in, c->in_len, &need) != TERN_OK || need > IN_MAX ||
-	    need <= c->in_cap)
-		return false;
-	if ((p = realloc(c->in, need)) == NULL)
-		return false;
-	c->in = p;
-	c->in_cap = need;
-	return true;
-}
-
-static enum io read_in(struct ternd_worker *w, struct ternd_conn *c)
+static enum ternd_io read_in(struct ternd_worker *w, struct ternd_conn *c)
 {
 	for (int rounds = 0; rounds < 16; rounds++) {
-		size_t n = 0;
-		enum io st;
+		size_t n = 0, room = 0;
+		uint8_t *at = ternd_stream_room(&c->in, &room);
+		enum ternd_io st;
 
-		if (!make_in_room(c))
-			return IO_CLOSED;
-		st = conn_io(c, false, c->in + c->in_len, c->in_cap - c->in_len, &n);
-		if (st != IO_DONE)
+		if (at == NULL)
+			return TERND_IO_CLOSED;
+		st = conn_io(c, false, at, room, &n);
+		if (st != TERND_IO_DONE)
 			return st;
-		c->in_len += n;
+		ternd_stream_added(&c->in, n);
 		c->active = w->now;
 		if (!deliver_frames(w, c))
-			return IO_CLOSED;
+			return TERND_IO_CLOSED;
 	}
-	return IO_DONE;
+	return TERND_IO_DONE;
 }
 
-static enum io handshake(struct ternd_conn *c)
+static enum ternd_io handshake(struct ternd_conn *c)
 {
-	int r = SSL_do_handshake(c->ssl);
-	int e;
+	enum ternd_io st = ternd_tls_handshake(c->ssl);
 
-	if (r == 1) {
+	if (st == TERND_IO_DONE)
 		c->handshaking = false;
-		return IO_DONE;
-	}
-	e = SSL_get_error(c->ssl, r);
-	ERR_clear_error();
-	return (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) ? IO_AGAIN : IO_CLOSED;
+	return st;
 }
 
 void ternd_conn_event(struct ternd_worker *w, uint32_t id, short revents)
 {
 	struct ternd_conn *c = conn_of(w, id);
-	enum io st = IO_DONE;
+	enum ternd_io st = TERND_IO_DONE;
 
 	if (c == NULL)
 		return;
@@ -395,15 +354,15 @@ void ternd_conn_event(struct ternd_worker *w, uint32_t id, short revents)
 		conn_close(w, c, "socket error");
 		return;
 	}
-	if (c->handshaking && (st = handshake(c)) == IO_CLOSED) {
+	if (c->handshaking && (st = handshake(c)) == TERND_IO_CLOSED) {
 		conn_close(w, c, "tls handshake failed");
 		return;
 	}
 	if (!c->handshaking && (revents & (POLLIN | POLLHUP)))
 		st = read_in(w, c);
-	if (st != IO_CLOSED && c->out_len > 0)
+	if (st != TERND_IO_CLOSED && c->out_len > 0)
 		st = flush_out(c);
-	if (st == IO_CLOSED) {
+	if (st == TERND_IO_CLOSED) {
 		conn_close(w, c, "closed");
 		return;
 	}
@@ -429,7 +388,7 @@ uint64_t ternd_conns_expire(struct ternd_worker *w)
 		/* slow senders: a handshake, a first frame, any frame must finish in time */
 		if ((c->handshaking && w->now - c->created >= HANDSHAKE_MS) ||
 		    (!c->got_frame && w->now - c->created >= FIRST_FRAME_MS) ||
-		    (c->in_len > 0 && w->now - c->partial >= FIRST_FRAME_MS)) {
+		    (ternd_stream_pending(&c->in) > 0 && w->now - c->partial >= FIRST_FRAME_MS)) {
 			conn_close(w, c, "too slow");
 			continue;
 		}

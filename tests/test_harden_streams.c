@@ -34,20 +34,6 @@
 #define HS_FRAME_MS     30000 /* daemon/conn.c FIRST_FRAME_MS */
 #define HS_TRICKLE_MS   300   /* a slowloris byte every HS_TRICKLE_MS */
 
-/*
- * Known issues, as in test_daemon.c: at 1 the test asserts today's
- * behaviour, at 0 what it should be. Flip a switch when its fix lands.
- *  - PENDING_PARTIAL_FIRST_FRAME (test_harden_streams_split_first_frame):
- *    a connection whose first frame is incomplete at a sweep is closed at
- *    once instead of after the 30 s frame timeout.
- *  - PENDING_TLS_ERROR_QUEUE (test_harden_streams_tls_failure_isolated): a
- *    failed TLS handshake can close another client's TLS connection; in
- *    test_harden_streams_hostile it may close the post-handshake slowloris
- *    early, so that connection's reason is not checked while this is 1.
- */
-#define PENDING_PARTIAL_FIRST_FRAME 1
-#define PENDING_TLS_ERROR_QUEUE     1
-
 struct fixture {
 	struct dh_daemon d;
 	struct hs_set hostile;
@@ -203,8 +189,7 @@ static void open_tls_hostile(struct hs_set *s, uint16_t port)
 	            "tls handshake failed");
 	hs_tls_stall(c, junk, 5 + 32);
 	/* past the handshake timeout's reach: a frame trickled one TLS record per byte */
-	c = hs_open(s, "tls slowloris after the handshake", port, 3 * HS_FRAME_MS,
-	            PENDING_TLS_ERROR_QUEUE ? NULL : "too slow");
+	c = hs_open(s, "tls slowloris after the handshake", port, 3 * HS_FRAME_MS, "too slow");
 	n = stun_head(junk, 0x0001, 1000, TERN_STUN_MAGIC_COOKIE, 100);
 	n = hs_tls_records(c, junk, n, records, sizeof(records));
 	hs_script(c, records, n, 0, 50);
@@ -292,11 +277,8 @@ static void test_harden_streams_hostile(void **state)
 /*
  * A client whose first frame arrives in two parts a few seconds apart (a
  * slow mobile link) is well within the 30 s frame timeout and must be
- * answered. With PENDING_PARTIAL_FIRST_FRAME 1 this asserts today's
- * behaviour instead: the sweep measures a partial first frame from time 0
- * (ternd_conn.partial is never set before the first complete frame), so
- * the connection is closed "too slow" at the first sweep after its first
- * byte.
+ * answered (the partial-frame clock once started at 0 for a connection's
+ * first frame, which closed it "too slow" at the first sweep).
  */
 static void test_harden_streams_split_first_frame(void **state)
 {
@@ -307,10 +289,8 @@ static void test_harden_streams_split_first_frame(void **state)
 	dh_start(d);
 	/* two sweeps (1 s each) pass while half a header waits */
 	rc = hs_split_binding(d->port, false, 10, 2500, DH_WAIT_MS);
-	if (rc != (PENDING_PARTIAL_FIRST_FRAME ? 0 : 1))
-		fail_msg("a first Binding sent in two parts 2.5 s apart was %s",
-		         rc == 1 ? "answered: fixed? flip PENDING_PARTIAL_FIRST_FRAME"
-		                 : "cut off: conn_closed reason=too slow");
+	if (rc != 1)
+		fail_msg("a first Binding sent in two parts 2.5 s apart was cut off");
 	/* after a first frame the partial-frame clock is right: a split second frame passes */
 	assert_int_equal(hs_split_binding(d->port, true, 10, 2500, DH_WAIT_MS), 1);
 	dh_stop_clean(d);
@@ -318,12 +298,9 @@ static void test_harden_streams_split_first_frame(void **state)
 
 /*
  * One client's failed TLS handshake must not take another client's
- * established TLS connection down. With PENDING_TLS_ERROR_QUEUE 1 this
- * asserts today's behaviour instead: closing the failed connection calls
- * SSL_shutdown() on an SSL still in its handshake, which leaves an error on
- * the worker thread's OpenSSL error queue; the next SSL_read() on any
- * connection of that worker that has to wait for more bytes then reads as
- * a TLS error in SSL_get_error(), and that connection is closed ("closed").
+ * established TLS connection down (an error the failed handshake left on
+ * the worker thread's OpenSSL error queue once made the next SSL_read()
+ * that had to wait read as a TLS error, and close that connection).
  */
 static void test_harden_streams_tls_failure_isolated(void **state)
 {
@@ -349,16 +326,10 @@ static void test_harden_streams_tls_failure_isolated(void **state)
 	before = good->received;
 	hs_script(good, records + 3, n - 3, n - 3, 0); /* the rest of the Binding request */
 	hs_pump(&f->hostile, 1000);
-	if (PENDING_TLS_ERROR_QUEUE) {
-		if (good->closed_at == 0)
-			fail_msg(
-			    "the TLS connection survived: fixed? flip PENDING_TLS_ERROR_QUEUE");
-	} else {
-		if (good->closed_at != 0)
-			fail_msg("the established TLS connection was closed after another "
-			         "client's handshake failed");
-		assert_true(good->received > before); /* the Binding was answered */
-	}
+	if (good->closed_at != 0)
+		fail_msg("the established TLS connection was closed after another "
+		         "client's handshake failed");
+	assert_true(good->received > before); /* the Binding was answered */
 	hs_release(&f->hostile);
 	dh_stop_clean(d);
 }

@@ -199,10 +199,14 @@ int ternd_reuseport_steer(int fd, bool ipv6, unsigned n)
 	    BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
 	    BPF_STMT(BPF_RET | BPF_A, 0),
 	};
-	struct sock_fprog prog = {ipv6 ? 8 : 5, ipv6 ? v6 : v4};
+	struct sock_fprog prog;
 
 	if (n <= 1)
 		return 0;
+	/* no uninitialised padding may reach the kernel (valgrind checks it) */
+	memset(&prog, 0, sizeof(prog));
+	prog.len = ipv6 ? 8 : 5;
+	prog.filter = ipv6 ? v6 : v4;
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) != 0)
 		return -errno;
 	return 0;

@@ -284,9 +284,14 @@ static void run_table(struct hp_run *r, const char *name)
 
 /* ----------------------------------------------------------- the tables */
 
-static void test_harden_policy_default(void **state)
+/*
+ * One table run: ternd on IPv4 and IPv6 with TLS, 32 relay ports and the
+ * given extra configuration lines (NULL-ended, may be NULL), then the
+ * table that fill builds, tried by every client.
+ */
+static void policy_run(struct dh_daemon *d, const char *const *extra,
+                       void (*fill)(struct hp_table *, const struct hp_env *), const char *name)
 {
-	struct dh_daemon *d = *state;
 	struct hp_run *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
@@ -294,55 +299,34 @@ static void test_harden_policy_default(void **state)
 	d->ipv6 = true;
 	d->tls = true;
 	dh_set_relay_range(d, 32);
-	dh_extra(d, "allow-loopback-peers=false");
-	dh_extra(d, "allowed-peer-ip=%s", HP_ALLOWED_ONE);
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+		dh_extra(d, "%s", extra[i]);
 	dh_start(d);
 	run_open(r);
-	hp_table_deny(&r->table, &r->env);
-	run_table(r, "default policy");
+	fill(&r->table, &r->env);
+	run_table(r, name);
 	run_close(r);
 	free(r);
 	dh_stop_clean(d);
+}
+
+static void test_harden_policy_default(void **state)
+{
+	static const char *const extra[] = {"allow-loopback-peers=false",
+	                                    "allowed-peer-ip=" HP_ALLOWED_ONE, NULL};
+
+	policy_run(*state, extra, hp_table_deny, "default policy");
 }
 
 static void test_harden_policy_allow_rules(void **state)
 {
-	struct dh_daemon *d = *state;
-	struct hp_run *r = calloc(1, sizeof(*r));
-
-	assert_non_null(r);
-	r->d = d;
-	d->ipv6 = true;
-	d->tls = true;
-	dh_set_relay_range(d, 32);
-	for (size_t i = 0; hp_allow_rules[i] != NULL; i++)
-		dh_extra(d, "%s", hp_allow_rules[i]);
-	dh_start(d);
-	run_open(r);
-	hp_table_allow_rules(&r->table, &r->env);
-	run_table(r, "allow/deny ranges");
-	run_close(r);
-	free(r);
-	dh_stop_clean(d);
+	policy_run(*state, hp_allow_rules, hp_table_allow_rules, "allow/deny ranges");
 }
 
 static void test_harden_policy_allow_loopback(void **state)
 {
-	struct dh_daemon *d = *state;
-	struct hp_run *r = calloc(1, sizeof(*r));
-
-	assert_non_null(r);
-	r->d = d;
-	d->ipv6 = true;
-	d->tls = true;
-	dh_set_relay_range(d, 32);
-	dh_start(d); /* the harness's configuration has allow-loopback-peers */
-	run_open(r);
-	hp_table_allow_loopback(&r->table, &r->env);
-	run_table(r, "allow-loopback-peers");
-	run_close(r);
-	free(r);
-	dh_stop_clean(d);
+	/* the harness's configuration has allow-loopback-peers */
+	policy_run(*state, NULL, hp_table_allow_loopback, "allow-loopback-peers");
 }
 
 /* ---------------------------------------------------------------- floods */

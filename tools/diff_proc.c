@@ -120,6 +120,24 @@ static bool pick_ports(const struct diff_config *c, struct diff_server *s,
 	return true;
 }
 
+/* The settings both servers share: addresses, ports, realm, users, peers. */
+static void common_args(const struct diff_config *c, const struct diff_server *s,
+                        struct argv_buf *a)
+{
+	arg(a, "--listening-ip=127.0.0.1");
+	arg(a, "--relay-ip=127.0.0.1");
+	arg(a, "--listening-port=%u", s->port);
+	arg(a, "--min-port=%u", s->min_port);
+	arg(a, "--max-port=%u", s->max_port);
+	arg(a, "--realm=%s", c->realm);
+	arg(a, "--user=%s:%s", c->user, c->password);
+	arg(a, "--user=%s:%s", c->user2, c->password2);
+	arg(a, "--denied-peer-ip=%s", c->denied_peer);
+	arg(a, "--allow-loopback-peers");
+	arg(a, "--relay-threads=1");
+	arg(a, "--stale-nonce=600");
+}
+
 bool diff_start_ternd(const struct diff_config *c, struct diff_server *s)
 {
 	struct argv_buf a = {0};
@@ -128,19 +146,8 @@ bool diff_start_ternd(const struct diff_config *c, struct diff_server *s)
 	if (!pick_ports(c, s, NULL))
 		return false;
 	arg(&a, "ternd");
-	arg(&a, "--listening-ip=127.0.0.1");
-	arg(&a, "--relay-ip=127.0.0.1");
-	arg(&a, "--listening-port=%u", s->port);
-	arg(&a, "--min-port=%u", s->min_port);
-	arg(&a, "--max-port=%u", s->max_port);
-	arg(&a, "--realm=%s", c->realm);
-	arg(&a, "--user=%s:%s", c->user, c->password);
-	arg(&a, "--user=%s:%s", c->user2, c->password2);
-	arg(&a, "--denied-peer-ip=%s", c->denied_peer);
-	arg(&a, "--allow-loopback-peers");
+	common_args(c, s, &a);
 	arg(&a, "--no-tls");
-	arg(&a, "--relay-threads=1");
-	arg(&a, "--stale-nonce=600");
 	arg(&a, "--stop-grace=0");
 	if (c->rfc5766)
 		arg(&a, "--rfc5766-channel-numbers");
@@ -164,19 +171,8 @@ bool diff_start_coturn(const struct diff_config *c, struct diff_server *s,
 	arg(&a, "--no-dtls");
 	arg(&a, "--no-tcp-relay");
 	arg(&a, "--no-rfc5780");
-	arg(&a, "--listening-ip=127.0.0.1");
-	arg(&a, "--relay-ip=127.0.0.1");
-	arg(&a, "--listening-port=%u", s->port);
-	arg(&a, "--min-port=%u", s->min_port);
-	arg(&a, "--max-port=%u", s->max_port);
-	arg(&a, "--realm=%s", c->realm);
-	arg(&a, "--user=%s:%s", c->user, c->password);
-	arg(&a, "--user=%s:%s", c->user2, c->password2);
+	common_args(c, s, &a);
 	arg(&a, "--lt-cred-mech");
-	arg(&a, "--denied-peer-ip=%s", c->denied_peer);
-	arg(&a, "--allow-loopback-peers");
-	arg(&a, "--relay-threads=1");
-	arg(&a, "--stale-nonce=600");
 	arg(&a, "--db=%s/coturn.db", c->dir);
 	arg(&a, "--pidfile=%s/coturn.pid", c->dir);
 	arg(&a, "--log-file=stdout");

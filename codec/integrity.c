@@ -9,13 +9,13 @@
  * are deprecated in OpenSSL 3 (the build pins OPENSSL_API_COMPAT to 1.1.1)
  * but hash on the stack without allocating.
  */
+#include "crc32.h"
 #include "reader.h"
 
 #include <openssl/crypto.h>
 #include <openssl/md5.h>
 #include <openssl/sha.h>
 #include <string.h>
-#include <zlib.h>
 
 #define HMAC_BLOCK 64u
 
@@ -172,10 +172,7 @@ int tern_stun_check_integrity_sha256(const struct tern_stun_msg *msg, const uint
 
 static uint32_t fingerprint(const uint8_t *msg, size_t len)
 {
-	uLong crc = crc32(0L, Z_NULL, 0);
-
-	crc = crc32(crc, msg, (uInt)len);
-	return (uint32_t)crc ^ TERN_STUN_FINGERPRINT_XOR;
+	return tern_crc32(msg, len) ^ TERN_STUN_FINGERPRINT_XOR;
 }
 
 int tern_stun_check_fingerprint(const struct tern_stun_msg *msg)

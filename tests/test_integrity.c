@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include "crc32.h"
 #include "tern_codec.h"
 #include "testutil.h"
 
@@ -484,6 +485,39 @@ static void test_integrity_rest_expiry_forms(void **state)
 	expect_rest_expiry("9999999999999", TERN_ERR_NOT_FOUND, 0);
 }
 
+/* The slice-by-8 table is what the polynomial gives (table[k]: k zero bytes after). */
+static void test_integrity_crc32_table(void **state)
+{
+	(void)state;
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+		assert_int_equal(tern_crc32_table[0][i], c);
+		for (int t = 1; t < 8; t++) {
+			c = (c >> 8) ^ tern_crc32_table[0][c & 0xff];
+			assert_int_equal(tern_crc32_table[t][i], c);
+		}
+	}
+}
+
+/* The same CRC as zlib's for every length up to past the switch to zlib, at every offset mod 8. */
+static void test_integrity_crc32_matches_zlib(void **state)
+{
+	static uint8_t buf[700];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131u + 7u);
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; len + off <= sizeof(buf) && len <= 600; len++)
+			assert_int_equal(tern_crc32(buf + off, len),
+			                 (uint32_t)crc32(0L, buf + off, (uInt)len));
+	/* the check value of the ISO-HDLC CRC-32 */
+	assert_int_equal(tern_crc32((const uint8_t *)"123456789", 9), 0xCBF43926u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +532,8 @@ int main(void)
 	    cmocka_unit_test(test_integrity_check_fingerprint_not_covered),
 	    cmocka_unit_test(test_integrity_check_fingerprint_rfc5769),
 	    cmocka_unit_test(test_integrity_add_fingerprint_value),
+	    cmocka_unit_test(test_integrity_crc32_table),
+	    cmocka_unit_test(test_integrity_crc32_matches_zlib),
 	    cmocka_unit_test(test_integrity_long_term_key_known),
 	    cmocka_unit_test(test_integrity_long_term_key_unsupported),
 	    cmocka_unit_test(test_integrity_userhash_b1),

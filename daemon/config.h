@@ -56,6 +56,10 @@ struct ternd_config {
 	uint16_t max_port;                /* max-port, 65535 */
 	unsigned relay_threads;           /* relay-threads: workers; 0 = one per core */
 	enum ternd_event_loop event_loop; /* event-loop: epoll (default) or poll */
+	uint32_t udp_recv_buffer;         /* udp-recv-buffer: listener SO_RCVBUF; 0 = kernel's */
+	uint32_t udp_send_buffer;         /* udp-send-buffer: listener SO_SNDBUF; 0 = kernel's */
+	uint32_t tls_handshake_timeout;   /* tls-handshake-timeout, seconds; 0 = 10 */
+	uint32_t stream_frame_timeout;    /* stream-frame-timeout, seconds; 0 = 30 */
 	/* authentication */
 	char *realm;          /* realm, required */
 	bool lt_cred_mech;    /* lt-cred-mech: accepted, long-term is the only mechanism */

@@ -133,6 +133,11 @@ static const struct ternd_key keys[] = {
      "no TLS listener"},
     {"max-tcp-connections", 0, 0, ternd_set_u32, NULL, OFF(max_connections), 1, 1048576, "N",
      "1024", "4096", "TCP and TLS client connections per worker"},
+    {"tls-handshake-timeout", 0, 0, ternd_set_u32, NULL, OFF(tls_handshake_timeout), 1, 3600,
+     "SECONDS", "10", "10", "a TLS client that has not finished its handshake by then is closed"},
+    {"stream-frame-timeout", 0, 0, ternd_set_u32, NULL, OFF(stream_frame_timeout), 1, 3600,
+     "SECONDS", "30", "30",
+     "a TCP or TLS client's first message, and any message begun, must be complete by then"},
     /* relaying */
     {"relay-ip", 'E', R, ternd_set_relay_ip, ternd_clear_relay_ip, 0, 0, 0, "IP",
      "the listening address", "192.0.2.10",
@@ -148,6 +153,10 @@ static const struct ternd_key keys[] = {
      "worker threads; 0 means one per CPU core"},
     {"event-loop", 0, 0, ternd_set_event_loop, NULL, 0, 0, 0, "epoll|poll", "epoll", "poll",
      "event loop backend: epoll scales with busy sockets, poll with all of them"},
+    {"udp-recv-buffer", 0, 0, ternd_set_u32, NULL, OFF(udp_recv_buffer), 0, 536870912, "BYTES", "0",
+     "4194304", "receive buffer of each UDP listener socket; 0 keeps the kernel's default"},
+    {"udp-send-buffer", 0, 0, ternd_set_u32, NULL, OFF(udp_send_buffer), 0, 536870912, "BYTES", "0",
+     "4194304", "send buffer of each UDP listener socket; 0 keeps the kernel's default"},
     /* authentication */
     {"realm", 'r', 0, ternd_set_text, NULL, OFF(realm), 0, TEXT_MAX_CHARS, "REALM",
      "none; required", "example.org", "realm of the long-term credentials"},

@@ -16,8 +16,6 @@
 #include <unistd.h>
 
 #define OUT_MAX         (256u * 1024u) /* more queued than this: drop, like UDP would */
-#define HANDSHAKE_MS    (10u * 1000u)
-#define FIRST_FRAME_MS  (30u * 1000u)
 #define SWEEP_MS        1000u
 #define ACCEPT_PAUSE_MS 100u
 
@@ -35,6 +33,7 @@ struct ternd_conn {
 	uint64_t active;  /* last byte in or out */
 	uint64_t created; /* accept time */
 	uint64_t partial; /* since when an incomplete frame has waited */
+	bool unframeable; /* the input cannot be framed: closing */
 };
 
 static uint64_t idle_ms(const struct ternd_worker *w)
@@ -92,14 +91,22 @@ static void conn_destroy(struct ternd_worker *w, struct ternd_conn *c)
 	free(c);
 }
 
+const char *const ternd_close_reason_names[TERND_CLOSE_REASONS] = {
+    [TERND_CLOSE_PEER] = "peer_closed",   [TERND_CLOSE_IDLE] = "idle",
+    [TERND_CLOSE_SLOW] = "too_slow",      [TERND_CLOSE_TLS] = "tls_failed",
+    [TERND_CLOSE_ERROR] = "socket_error", [TERND_CLOSE_FRAMING] = "unframeable",
+};
+
 /* Close: the relay frees the allocation on this 5-tuple first. */
-static void conn_close(struct ternd_worker *w, struct ternd_conn *c, const char *why)
+static void conn_close(struct ternd_worker *w, struct ternd_conn *c, enum ternd_close_reason why)
 {
 	char who[64];
 
+	atomic_fetch_add_explicit(&w->counters->conn_closed[why], 1, memory_order_relaxed);
 	if (ternd_log_enabled(TERND_DEBUG))
 		ternd_log(TERND_DEBUG, "conn_closed", "client=%s reason=%s",
-		          ternd_addr_str(&c->from.client, true, who, sizeof(who)), why);
+		          ternd_addr_str(&c->from.client, true, who, sizeof(who)),
+		          ternd_close_reason_names[why]);
 	ternd_worker_client_closed(w, &c->from);
 	ternd_worker_execute(w);
 	conn_destroy(w, c);
@@ -321,15 +328,19 @@ static enum ternd_io read_in(struct ternd_worker *w, struct ternd_conn *c)
 		uint8_t *at = ternd_stream_room(&c->in, &room);
 		enum ternd_io st;
 
-		if (at == NULL)
+		if (at == NULL) {
+			c->unframeable = true;
 			return TERND_IO_CLOSED;
+		}
 		st = conn_io(c, false, at, room, &n);
 		if (st != TERND_IO_DONE)
 			return st;
 		ternd_stream_added(&c->in, n);
 		c->active = w->now;
-		if (!deliver_frames(w, c))
+		if (!deliver_frames(w, c)) {
+			c->unframeable = true;
 			return TERND_IO_CLOSED;
+		}
 	}
 	return TERND_IO_DONE;
 }
@@ -351,11 +362,11 @@ void ternd_conn_event(struct ternd_worker *w, uint32_t id, short revents)
 	if (c == NULL)
 		return;
 	if (revents & (POLLERR | POLLNVAL)) {
-		conn_close(w, c, "socket error");
+		conn_close(w, c, TERND_CLOSE_ERROR);
 		return;
 	}
 	if (c->handshaking && (st = handshake(c)) == TERND_IO_CLOSED) {
-		conn_close(w, c, "tls handshake failed");
+		conn_close(w, c, TERND_CLOSE_TLS);
 		return;
 	}
 	if (!c->handshaking && (revents & (POLLIN | POLLHUP)))
@@ -363,7 +374,7 @@ void ternd_conn_event(struct ternd_worker *w, uint32_t id, short revents)
 	if (st != TERND_IO_CLOSED && c->out_len > 0)
 		st = flush_out(c);
 	if (st == TERND_IO_CLOSED) {
-		conn_close(w, c, "closed");
+		conn_close(w, c, c->unframeable ? TERND_CLOSE_FRAMING : TERND_CLOSE_PEER);
 		return;
 	}
 	want_events(w, c);
@@ -386,21 +397,22 @@ uint64_t ternd_conns_expire(struct ternd_worker *w)
 		if (c == NULL)
 			continue;
 		/* slow senders: a handshake, a first frame, any frame must finish in time */
-		if ((c->handshaking && w->now - c->created >= HANDSHAKE_MS) ||
-		    (!c->got_frame && w->now - c->created >= FIRST_FRAME_MS) ||
-		    (ternd_stream_pending(&c->in) > 0 && w->now - c->partial >= FIRST_FRAME_MS)) {
-			conn_close(w, c, "too slow");
+		if ((c->handshaking && w->now - c->created >= w->shared->handshake_ms) ||
+		    (!c->got_frame && w->now - c->created >= w->shared->frame_ms) ||
+		    (ternd_stream_pending(&c->in) > 0 &&
+		     w->now - c->partial >= w->shared->frame_ms)) {
+			conn_close(w, c, TERND_CLOSE_SLOW);
 			continue;
 		}
 		limit = idle_ms(w);
 		if (w->now - c->active >= limit) {
-			conn_close(w, c, "idle");
+			conn_close(w, c, TERND_CLOSE_IDLE);
 			continue;
 		}
 		if (c->active + limit < next)
 			next = c->active + limit;
-		if (c->created + FIRST_FRAME_MS < next)
-			next = c->created + FIRST_FRAME_MS;
+		if (c->created + w->shared->frame_ms < next)
+			next = c->created + w->shared->frame_ms;
 	}
 	w->conn_check_at = w->now + SWEEP_MS;
 	w->conn_deadline = next < w->conn_check_at ? w->conn_check_at : next;

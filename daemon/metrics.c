@@ -44,6 +44,8 @@ static const struct metric metrics[] = {
     M(send_errors, "counter", "Datagrams the kernel refused to send"),
     M(recv_errors, "counter", "Receive errors"),
     M(gso_sends, "counter", "UDP GSO sends (several datagrams in one syscall)"),
+    M(udp_kernel_drops, "counter",
+      "Datagrams the kernel dropped at the UDP listeners (receive buffer full)"),
 };
 
 static uint64_t sum(const struct ternd_shared *sh, size_t offset)
@@ -110,6 +112,20 @@ static size_t format_drops(const struct ternd_shared *sh, char *buf, size_t n, s
 	           (unsigned long long)total);
 }
 
+/* tern_conn_closed: TCP and TLS client connections closed, by reason. */
+static size_t format_closes(const struct ternd_shared *sh, char *buf, size_t n, size_t cap)
+{
+	n = put(buf, n, cap,
+	        "# HELP tern_conn_closed TCP and TLS client connections closed, by reason\n"
+	        "# TYPE tern_conn_closed counter\n");
+	for (size_t i = 0; i < TERND_CLOSE_REASONS; i++)
+		n = put(buf, n, cap, "tern_conn_closed{reason=\"%s\"} %llu\n",
+		        ternd_close_reason_names[i],
+		        (unsigned long long)sum(sh, offsetof(struct ternd_counters, conn_closed) +
+		                                        i * sizeof(_Atomic uint64_t)));
+	return n;
+}
+
 size_t ternd_metrics_format(const struct ternd_shared *sh, char *buf, size_t cap)
 {
 	static const char *const codes[] = {"400", "401", "403", "437", "438", "441", "other"};
@@ -121,6 +137,7 @@ size_t ternd_metrics_format(const struct ternd_shared *sh, char *buf, size_t cap
 		                      metrics[i].type, metrics[i].name,
 		                      (unsigned long long)sum(sh, metrics[i].offset));
 	n = format_drops(sh, buf, n, cap);
+	n = format_closes(sh, buf, n, cap);
 	if (n < cap)
 		n += (size_t)snprintf(buf + n, cap - n,
 		                      "# HELP tern_errors_by_code STUN errors sent, by code\n"

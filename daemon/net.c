@@ -5,7 +5,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -219,4 +221,31 @@ bool ternd_local_addr(int fd, struct tern_addr *a)
 
 	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	       ternd_addr_from_sockaddr((struct sockaddr *)&ss, a);
+}
+
+int ternd_sock_buffer(int fd, bool recv, uint32_t bytes)
+{
+	int v = bytes > INT_MAX / 2 ? INT_MAX / 2 : (int)bytes;
+	int got = 0;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(fd, SOL_SOCKET, recv ? SO_RCVBUFFORCE : SO_SNDBUFFORCE, &v, sizeof(v)) !=
+	        0 &&
+	    setsockopt(fd, SOL_SOCKET, recv ? SO_RCVBUF : SO_SNDBUF, &v, sizeof(v)) != 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, recv ? SO_RCVBUF : SO_SNDBUF, &got, &len) != 0)
+		return -errno;
+	return got / 2; /* the kernel doubles what it grants, for its own bookkeeping */
+}
+
+int64_t ternd_sock_drops(int fd)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0)
+		return -errno;
+	if (len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+		return -ENOPROTOOPT;
+	return mem[SK_MEMINFO_DROPS];
 }

@@ -39,5 +39,13 @@ int ternd_tcp_listener(const struct tern_addr *addr, int flags, int backlog);
 int ternd_reuseport_steer(int fd, bool ipv6, unsigned n);
 /* The local address a socket is bound to. */
 bool ternd_local_addr(int fd, struct tern_addr *a);
+/*
+ * Ask for a receive (recv) or send buffer of bytes. As root the FORCE
+ * variant passes the kernel's cap (net.core.rmem_max, wmem_max); otherwise
+ * the kernel clamps to it. Returns the size granted, or -errno.
+ */
+int ternd_sock_buffer(int fd, bool recv, uint32_t bytes);
+/* Datagrams the kernel has dropped on fd (SO_MEMINFO), or -errno. */
+int64_t ternd_sock_drops(int fd);
 
 #endif /* TERND_NET_H */

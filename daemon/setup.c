@@ -272,7 +272,13 @@ int ternd_shared_init(struct ternd_shared *sh, const struct ternd_config *cfg)
 	pthread_mutex_init(&sh->reload_lock, NULL);
 	sh->workers = worker_count(cfg);
 	sh->loop_backend = cfg->event_loop == TERND_EVENT_POLL ? TERND_LOOP_POLL : TERND_LOOP_EPOLL;
+	sh->udp_rcvbuf = cfg->udp_recv_buffer;
+	sh->udp_sndbuf = cfg->udp_send_buffer;
 	sh->max_connections = cfg->max_connections ? cfg->max_connections : 1024;
+	sh->handshake_ms =
+	    (uint64_t)(cfg->tls_handshake_timeout ? cfg->tls_handshake_timeout : 10) * 1000u;
+	sh->frame_ms =
+	    (uint64_t)(cfg->stream_frame_timeout ? cfg->stream_frame_timeout : 30) * 1000u;
 	sh->conn_idle_ms =
 	    ((uint64_t)(cfg->max_allocate_lifetime ? cfg->max_allocate_lifetime : 3600) + 60u) *
 	    1000u;

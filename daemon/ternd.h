@@ -33,6 +33,19 @@ struct ternd_endpoint {
 	enum tern_transport transport;
 };
 
+/* Why a TCP or TLS client connection closed (tern_conn_closed{reason=...}). */
+enum ternd_close_reason {
+	TERND_CLOSE_PEER,    /* the client closed or reset it (or sent a bad TLS record) */
+	TERND_CLOSE_IDLE,    /* no traffic for longer than the longest allocation lifetime */
+	TERND_CLOSE_SLOW,    /* handshake or frame not finished within its timeout */
+	TERND_CLOSE_TLS,     /* the TLS handshake or a record failed */
+	TERND_CLOSE_ERROR,   /* a socket error */
+	TERND_CLOSE_FRAMING, /* bytes that frame as neither STUN nor ChannelData */
+	TERND_CLOSE_REASONS
+};
+
+extern const char *const ternd_close_reason_names[TERND_CLOSE_REASONS]; /* conn.c */
+
 /* Counters a worker publishes for the metrics endpoint (relaxed atomics). */
 struct ternd_counters {
 	_Atomic uint64_t allocations, permissions, channels;
@@ -43,6 +56,9 @@ struct ternd_counters {
 	_Atomic uint64_t allocs_created, allocs_expired, allocs_deleted, port_exhausted;
 	_Atomic uint64_t errors_by_code[7]; /* 400, 401, 403, 437, 438, 441, other */
 	_Atomic uint64_t tcp_connections, tcp_rejected, send_errors, recv_errors, gso_sends;
+	_Atomic uint64_t
+	    udp_kernel_drops; /* dropped by the kernel at this worker's UDP listeners */
+	_Atomic uint64_t conn_closed[TERND_CLOSE_REASONS];
 };
 
 /*
@@ -57,9 +73,12 @@ struct ternd_shared {
 	uint8_t nonce_key[32];
 	unsigned workers;
 	enum ternd_loop_backend loop_backend;
-	uint32_t max_connections; /* per worker */
-	uint64_t conn_idle_ms;    /* a connection with no traffic this long closes */
-	SSL_CTX *tls;             /* NULL when TLS is off; swapped under reload_lock */
+	uint32_t udp_rcvbuf, udp_sndbuf; /* UDP listener buffers to ask for; 0 = kernel's */
+	uint32_t max_connections;        /* per worker */
+	uint64_t conn_idle_ms;           /* a connection with no traffic this long closes */
+	uint64_t handshake_ms;           /* tls-handshake-timeout */
+	uint64_t frame_ms;               /* stream-frame-timeout: a first frame, or one begun */
+	SSL_CTX *tls;                    /* NULL when TLS is off; swapped under reload_lock */
 	pthread_mutex_t reload_lock;
 	_Atomic unsigned reload_gen;    /* bumped by SIGHUP; workers reconfigure */
 	_Atomic int stopping;           /* SIGTERM/SIGINT: drain, then exit */

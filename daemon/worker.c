@@ -12,6 +12,7 @@
 #include "net.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -515,6 +516,34 @@ static void handle_ready(struct ternd_worker *w, const struct ternd_loop_event *
 }
 
 /*
+ * Datagrams the kernel dropped at this worker's UDP listeners because their
+ * receive buffers were full (a stalled or overloaded worker): counted, and
+ * logged at most once a second while it goes on.
+ */
+static void check_udp_drops(struct ternd_worker *w)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < w->n_listeners; i++) {
+		int64_t d;
+
+		if (w->listeners[i].ep.transport != TERN_TRANSPORT_UDP)
+			continue;
+		d = ternd_sock_drops(w->listeners[i].fd);
+		if (d > 0)
+			total += (uint64_t)d;
+	}
+	if (total <= w->udp_drops)
+		return;
+	ternd_log(TERND_WARN, "udp_drops",
+	          "worker=%u dropped=%" PRIu64 " total=%" PRIu64
+	          " (receive buffer full; see udp-recv-buffer)",
+	          w->index, total - w->udp_drops, total);
+	w->udp_drops = total;
+	atomic_store_explicit(&w->counters->udp_kernel_drops, total, memory_order_relaxed);
+}
+
+/*
  * Draining ends at the deadline, or once no worker has an allocation left.
  * A worker whose own allocations are gone keeps serving (508 to new ones)
  * until then: closing its listeners would shrink the SO_REUSEPORT group,
@@ -582,6 +611,7 @@ static void run(struct ternd_worker *w)
 		publish_counters(w);
 		if (w->now - last_publish >= 1000) {
 			tern_relay_set_unix_time(w->relay, w->now, ternd_unix_ms());
+			check_udp_drops(w);
 			last_publish = w->now;
 		}
 		if (w->draining && drain_done(w))
@@ -590,6 +620,29 @@ static void run(struct ternd_worker *w)
 }
 
 /* ------------------------------------------------------------- set-up */
+
+/* udp-recv-buffer, udp-send-buffer: worker 0 says when the kernel gave less. */
+static void listener_buffers(struct ternd_worker *w, const struct ternd_listener *l)
+{
+	const uint32_t want[2] = {w->shared->udp_rcvbuf, w->shared->udp_sndbuf};
+
+	for (int i = 0; i < 2; i++) {
+		char where[64];
+		int got;
+
+		if (want[i] == 0)
+			continue;
+		got = ternd_sock_buffer(l->fd, i == 0, want[i]);
+		if (w->index == 0 && (got < 0 || (uint32_t)got < want[i]))
+			ternd_log(TERND_WARN, "udp_buffer", "%s %s: asked for %u bytes, %s %d%s",
+			          i == 0 ? "udp-recv-buffer" : "udp-send-buffer",
+			          ternd_addr_str(&l->ep.addr, true, where, sizeof(where)), want[i],
+			          got < 0 ? "error" : "got", got < 0 ? -got : got,
+			          got < 0  ? ""
+			          : i == 0 ? " (net.core.rmem_max)"
+			                   : " (net.core.wmem_max)");
+	}
+}
 
 static int open_listener(struct ternd_worker *w, const struct ternd_endpoint *ep)
 {
@@ -613,6 +666,8 @@ static int open_listener(struct ternd_worker *w, const struct ternd_endpoint *ep
 		          ternd_addr_str(&ep->addr, true, where, sizeof(where)), strerror(-l->fd));
 		return -1;
 	}
+	if (udp)
+		listener_buffers(w, l);
 	if (ternd_reuseport_steer(l->fd, ep->addr.family == TERN_AF_IPV6, w->shared->workers) != 0)
 		ternd_log(TERND_WARN, "reuseport_steer", "clients spread by 4-tuple hash instead");
 	if (ternd_loop_add(&w->loop, l->fd, POLLIN, kind, id, &l->slot) != 0) {

@@ -63,6 +63,7 @@ struct ternd_worker {
 	uint64_t conn_deadline;
 	unsigned reload_gen;
 	uint64_t now;
+	uint64_t udp_drops; /* kernel drops at the UDP listeners, last seen */
 	bool draining;
 	bool drained; /* counted in shared->drained */
 	/* one batch of actions */

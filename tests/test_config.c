@@ -56,6 +56,8 @@ static const char every_key[] = "listening-port = 4000\n"
                                 "no-tcp = false\n"
                                 "no-tls = yes\n"
                                 "max-tcp-connections = 2048\n"
+                                "tls-handshake-timeout = 5\n"
+                                "stream-frame-timeout = 12\n"
                                 "relay-ip = 192.0.2.2\n"
                                 "relay-ip = 2001:db8::2\n"
                                 "external-ip = 203.0.113.9\n"
@@ -63,6 +65,8 @@ static const char every_key[] = "listening-port = 4000\n"
                                 "max-port = 50100\n"
                                 "relay-threads = 3\n"
                                 "event-loop = poll\n"
+                                "udp-recv-buffer = 4194304\n"
+                                "udp-send-buffer = 1048576\n"
                                 "realm = example.org\n"
                                 "lt-cred-mech\n"
                                 "use-auth-secret\n"
@@ -96,6 +100,15 @@ static const char every_key[] = "listening-port = 4000\n"
                                 "metrics-ip = ::1\n"
                                 "stop-grace = 30\n";
 
+/* every_key's stream timeouts and UDP buffers */
+static void assert_socket_keys(const struct ternd_config *cfg)
+{
+	assert_int_equal(cfg->tls_handshake_timeout, 5);
+	assert_int_equal(cfg->stream_frame_timeout, 12);
+	assert_int_equal(cfg->udp_recv_buffer, 4194304);
+	assert_int_equal(cfg->udp_send_buffer, 1048576);
+}
+
 static void test_config_parse_every_key(void **state)
 {
 	struct ternd_config *cfg = *state;
@@ -111,6 +124,7 @@ static void test_config_parse_every_key(void **state)
 	assert_false(cfg->no_tcp);
 	assert_true(cfg->no_tls);
 	assert_int_equal(cfg->max_connections, 2048);
+	assert_socket_keys(cfg);
 	assert_int_equal(cfg->n_relay_ip, 2);
 	tc_assert_ip(&cfg->relay_ip[1], "2001:db8::2");
 	assert_int_equal(cfg->n_external_ip, 1);
@@ -354,6 +368,9 @@ static const struct bad_line bad_lines[] = {
     {"max-allocate-lifetime = 0", "0 is out of range"},
     {"stop-grace = 3601", "out of range"},
     {"max-tcp-connections = 0", "out of range"},
+    {"tls-handshake-timeout = 0", "out of range"},
+    {"stream-frame-timeout = 3601", "out of range"},
+    {"udp-recv-buffer = 536870913", "out of range"},
     {"proc-user = "
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

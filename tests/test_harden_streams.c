@@ -7,13 +7,13 @@
  * meanwhile, and that service comes back as soon as the resource is free.
  * usage: test_harden_streams PATH-TO-TERND [TEST-NAME-PATTERN]
  *
- * ternd has no configuration key for its stream timeouts: a TLS handshake
- * must finish within 10 s and a frame within 30 s of the previous one
- * (HANDSHAKE_MS and FIRST_FRAME_MS in daemon/conn.c), checked by a sweep
- * once a second. HS_HANDSHAKE_MS and HS_FRAME_MS mirror them; every hostile
- * connection runs at once so the slow-stream test waits for them only once,
- * and a hostile connection must be closed (EOF or RST seen) within three
- * times its timeout, with the reason in ternd's conn_closed log line.
+ * The hostile-stream test sets ternd's stream timeouts short
+ * (tls-handshake-timeout=HS_HANDSHAKE_S, stream-frame-timeout=HS_FRAME_S;
+ * the defaults are 10 and 30 s), checked by a sweep once a second; every
+ * hostile connection runs at once so the test waits for them only once, and
+ * a hostile connection must be closed (EOF or RST seen) within three times
+ * its timeout, with the reason in ternd's conn_closed log line and in
+ * tern_conn_closed{reason=...}. The other tests keep the defaults.
  */
 #define _GNU_SOURCE
 #include "daemon_flows.h"
@@ -30,9 +30,11 @@
 
 #include <cmocka.h>
 
-#define HS_HANDSHAKE_MS 10000 /* daemon/conn.c HANDSHAKE_MS */
-#define HS_FRAME_MS     30000 /* daemon/conn.c FIRST_FRAME_MS */
-#define HS_TRICKLE_MS   300   /* a slowloris byte every HS_TRICKLE_MS */
+#define HS_HANDSHAKE_S  3 /* tls-handshake-timeout for the hostile-stream test */
+#define HS_FRAME_S      6 /* stream-frame-timeout for it */
+#define HS_HANDSHAKE_MS (HS_HANDSHAKE_S * 1000)
+#define HS_FRAME_MS     (HS_FRAME_S * 1000)
+#define HS_TRICKLE_MS   300 /* a slowloris byte every HS_TRICKLE_MS */
 
 struct fixture {
 	struct dh_daemon d;
@@ -116,7 +118,7 @@ static size_t stun_head(uint8_t *buf, uint16_t type, uint16_t length, uint32_t c
 	return 20 + body;
 }
 
-/* Slow and silent TCP clients: each must be closed "too slow". */
+/* Slow and silent TCP clients: each must be closed "too_slow". */
 static void open_tcp_slow(struct hs_set *s, uint16_t port)
 {
 	static const char http[] = "GET / HTTP/1.1\r\nHost: turn.example\r\n\r\n";
@@ -127,27 +129,27 @@ static void open_tcp_slow(struct hs_set *s, uint16_t port)
 
 	n = stun_head(buf, 0x0001, 1000, TERN_STUN_MAGIC_COOKIE, 1000);
 	c = hs_open(s, "tcp slowloris: a Binding trickled, never complete", port, bound,
-	            "too slow");
+	            "too_slow");
 	hs_script(c, buf, n, 0, HS_TRICKLE_MS);
 	n = hs_binding_request(buf, sizeof(buf));
 	n += stun_head(buf + n, 0x0001, 1000, TERN_STUN_MAGIC_COOKIE, 1000);
-	c = hs_open(s, "tcp slowloris after one complete Binding", port, bound, "too slow");
+	c = hs_open(s, "tcp slowloris after one complete Binding", port, bound, "too_slow");
 	hs_script(c, buf, n, n - 1020, HS_TRICKLE_MS);
-	hs_open(s, "tcp half-open: connected, silent", port, bound, "too slow");
+	hs_open(s, "tcp half-open: connected, silent", port, bound, "too_slow");
 	/* 'GE' reads as channel 0x4745, 'T ' as a 21536-byte ChannelData that never comes */
-	c = hs_open(s, "http request on the stun port", port, bound, "too slow");
+	c = hs_open(s, "http request on the stun port", port, bound, "too_slow");
 	hs_script(c, http, sizeof(http) - 1, 0, 0);
 	/* 3000 bytes: past the 2 KiB first buffer, so ternd grows it to the declared length */
 	n = stun_head(buf, 0x0001, 0xfffc, TERN_STUN_MAGIC_COOKIE, 3000);
-	c = hs_open(s, "largest STUN length (65532), never complete", port, bound, "too slow");
+	c = hs_open(s, "largest STUN length (65532), never complete", port, bound, "too_slow");
 	hs_script(c, buf, n, 0, 0);
 	n = stun_head(buf, 0x4000, 0xffff, 0, 3000);
 	c = hs_open(s, "largest ChannelData length (65535), never complete", port, bound,
-	            "too slow");
+	            "too_slow");
 	hs_script(c, buf, n, 0, 0);
 }
 
-/* TCP clients whose first bytes cannot be a frame: closed at once ("closed"). */
+/* TCP clients whose first bytes cannot be a frame: closed at once ("unframeable"). */
 static void open_tcp_unframeable(struct hs_set *s, uint16_t port)
 {
 	const int bound = 3 * HS_FRAME_MS;
@@ -156,13 +158,13 @@ static void open_tcp_unframeable(struct hs_set *s, uint16_t port)
 	struct hs_conn *c;
 
 	n = stun_head(buf, 0x0001, 0xffff, TERN_STUN_MAGIC_COOKIE, 0);
-	c = hs_open(s, "stun length 65535 (no frame has it)", port, bound, "closed");
+	c = hs_open(s, "stun length 65535 (no frame has it)", port, bound, "unframeable");
 	hs_script(c, buf, n, 0, 0);
 	n = stun_head(buf, 0x0001, 8, 0xdeadbeef, 8);
-	c = hs_open(s, "stun header with a wrong magic cookie", port, bound, "closed");
+	c = hs_open(s, "stun header with a wrong magic cookie", port, bound, "unframeable");
 	hs_script(c, buf, n, 0, 0);
 	memset(buf, 0xff, 32);
-	c = hs_open(s, "garbage bytes (0xff...)", port, bound, "closed");
+	c = hs_open(s, "garbage bytes (0xff...)", port, bound, "unframeable");
 	hs_script(c, buf, 32, 0, 0);
 }
 
@@ -175,27 +177,26 @@ static void open_tls_hostile(struct hs_set *s, uint16_t port)
 	size_t n = hs_client_hello(hello, sizeof(hello)), hello_len = n;
 	struct hs_conn *c;
 
-	c = hs_open(s, "tls slowloris: a ClientHello trickled", port, bound, "too slow");
+	c = hs_open(s, "tls slowloris: a ClientHello trickled", port, bound, "too_slow");
 	hs_script(c, hello, n, 0, HS_TRICKLE_MS);
-	hs_open(s, "tls half-open: connected, silent", port, bound, "too slow");
-	c = hs_open(s, "tls handshake never finished", port, bound, "too slow");
+	hs_open(s, "tls half-open: connected, silent", port, bound, "too_slow");
+	c = hs_open(s, "tls handshake never finished", port, bound, "too_slow");
 	hs_tls_stall(c, NULL, 0);
-	c = hs_open(s, "garbage before the tls handshake", port, bound, "tls handshake failed");
+	c = hs_open(s, "garbage before the tls handshake", port, bound, "tls_failed");
 	hs_script(c, http, sizeof(http) - 1, 0, 0);
 	/* an application-data record in place of Finished: it cannot decrypt */
 	memcpy(junk, "\x17\x03\x03\x00\x20", 5);
 	memset(junk + 5, 0xab, 32);
-	c = hs_open(s, "garbage in the middle of the tls handshake", port, bound,
-	            "tls handshake failed");
+	c = hs_open(s, "garbage in the middle of the tls handshake", port, bound, "tls_failed");
 	hs_tls_stall(c, junk, 5 + 32);
 	/* past the handshake timeout's reach: a frame trickled one TLS record per byte */
-	c = hs_open(s, "tls slowloris after the handshake", port, 3 * HS_FRAME_MS, "too slow");
+	c = hs_open(s, "tls slowloris after the handshake", port, 3 * HS_FRAME_MS, "too_slow");
 	n = stun_head(junk, 0x0001, 1000, TERN_STUN_MAGIC_COOKIE, 100);
 	n = hs_tls_records(c, junk, n, records, sizeof(records));
 	hs_script(c, records, n, 0, 50);
 	/* a whole ClientHello record whose contents after the header are garbage */
 	memset(hello + 9, 0xab, hello_len - 9);
-	c = hs_open(s, "garbage inside a ClientHello", port, bound, "tls handshake failed");
+	c = hs_open(s, "garbage inside a ClientHello", port, bound, "tls_failed");
 	hs_script(c, hello, hello_len, 0, 0);
 }
 
@@ -221,6 +222,25 @@ static void check_hostile_closed(const struct dh_daemon *d, const struct hs_set 
 	}
 }
 
+/* tern_conn_closed{reason=...} counts each hostile connection under its reason. */
+static void check_close_metrics(const struct dh_daemon *d, const struct hs_set *s)
+{
+	static const char *const reasons[] = {"too_slow", "unframeable", "tls_failed"};
+
+	for (size_t r = 0; r < sizeof(reasons) / sizeof(reasons[0]); r++) {
+		long long want = 0;
+		char name[96];
+
+		for (size_t i = 0; i < s->n; i++)
+			want += s->c[i].reason != NULL && strcmp(s->c[i].reason, reasons[r]) == 0;
+		assert_true(want > 0);
+		snprintf(name, sizeof(name), "tern_conn_closed{reason=\"%s\"}", reasons[r]);
+		/* fresh TLS clients that fail nothing add nothing; the hostile ones are all there */
+		if (dh_metric(d, name) != want)
+			fail_msg("%s is %lld, want %lld", name, dh_metric(d, name), want);
+	}
+}
+
 /*
  * TCP and TLS slowloris, half-open connections, the largest frames left
  * incomplete, unframeable bytes, garbage before and inside a TLS
@@ -243,6 +263,8 @@ static void test_harden_streams_hostile(void **state)
 
 	d->tls = true;
 	dh_set_relay_range(d, 8);
+	dh_extra(d, "tls-handshake-timeout=%d", HS_HANDSHAKE_S);
+	dh_extra(d, "stream-frame-timeout=%d", HS_FRAME_S);
 	dh_start(d);
 	udp = dh_allocated(d, DH_UDP, "127.0.0.1");
 	tcp = dh_allocated(d, DH_TCP, "127.0.0.1");
@@ -262,6 +284,7 @@ static void test_harden_streams_hostile(void **state)
 		round++;
 	}
 	check_hostile_closed(d, &f->hostile);
+	check_close_metrics(d, &f->hostile);
 	assert_int_equal(dh_metric(d, "tern_tcp_rejected"), 0); /* accepted, then closed */
 	assert_true(f->hostile.c[1].received > 0); /* its complete Binding was answered */
 	assert_true(round >= 3);                   /* every transport had fresh clients */
@@ -278,7 +301,7 @@ static void test_harden_streams_hostile(void **state)
  * A client whose first frame arrives in two parts a few seconds apart (a
  * slow mobile link) is well within the 30 s frame timeout and must be
  * answered (the partial-frame clock once started at 0 for a connection's
- * first frame, which closed it "too slow" at the first sweep).
+ * first frame, which closed it "too_slow" at the first sweep).
  */
 static void test_harden_streams_split_first_frame(void **state)
 {

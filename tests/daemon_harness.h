@@ -45,6 +45,13 @@ struct dh_daemon {
 
 /* Temp dir, free ports (listener, TLS, metrics, 4 relay ports), defaults. */
 void dh_init(struct dh_daemon *d);
+/*
+ * cmocka fixtures: *state becomes a new dh_init()ed daemon (not started);
+ * the teardown stops it if it runs (SIGKILL, a stopped one too), removes
+ * its directory, frees it and clears dh_source_ip.
+ */
+int dh_setup(void **state);
+int dh_teardown(void **state);
 /* Relay port range of n free ports. */
 void dh_set_relay_range(struct dh_daemon *d, unsigned n);
 /* Append one line to the configuration (printf format). */

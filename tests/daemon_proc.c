@@ -168,6 +168,25 @@ void dh_init(struct dh_daemon *d)
 	d->rfc5766 = false;
 }
 
+int dh_setup(void **state)
+{
+	struct dh_daemon *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return -1;
+	dh_init(d);
+	*state = d;
+	return 0;
+}
+
+int dh_teardown(void **state)
+{
+	dh_source_ip = NULL; /* a failed test may leave it set */
+	dh_cleanup(*state);
+	free(*state);
+	return 0;
+}
+
 void dh_extra(struct dh_daemon *d, const char *fmt, ...)
 {
 	size_t used = strlen(d->extra);

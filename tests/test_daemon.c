@@ -37,25 +37,6 @@
 #define PENDING_V6_TOKEN             0
 #define PENDING_TOKEN_ACROSS_WORKERS 0
 
-static int setup(void **state)
-{
-	struct dh_daemon *d = calloc(1, sizeof(*d));
-
-	if (d == NULL)
-		return -1;
-	dh_init(d);
-	*state = d;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	dh_source_ip = NULL; /* a failed test may leave it set */
-	dh_cleanup(*state);
-	free(*state);
-	return 0;
-}
-
 /* --------------------------------------------------------------- Binding */
 
 static void binding_on(const struct dh_daemon *d, const char *ip)
@@ -639,28 +620,33 @@ static void test_daemon_reservation_token_workers(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_daemon_binding_ipv4, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_binding_ipv6, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_turn_udp, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_turn_tcp, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_turn_tls, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_turn_ipv6, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_allocation_expiry, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_rest_auth, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_sighup_under_load, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_graceful_stop, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_stop_ends_when_drained, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_drain_across_workers, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_check_config_names_line, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_listen_port_busy, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_port_exhaustion, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_descriptor_exhaustion, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_relay_ports_across_workers, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_metrics, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_client_to_client, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_reservation_token, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_reservation_token_workers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_binding_ipv4, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_binding_ipv6, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_turn_udp, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_turn_tcp, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_turn_tls, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_turn_ipv6, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_allocation_expiry, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_rest_auth, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_sighup_under_load, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_graceful_stop, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_stop_ends_when_drained, dh_setup,
+	                                    dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_drain_across_workers, dh_setup,
+	                                    dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_check_config_names_line, dh_setup,
+	                                    dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_listen_port_busy, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_port_exhaustion, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_descriptor_exhaustion, dh_setup,
+	                                    dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_relay_ports_across_workers, dh_setup,
+	                                    dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_metrics, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_client_to_client, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_reservation_token, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_reservation_token_workers, dh_setup,
+	                                    dh_teardown),
 	};
 
 	if (argc < 2) {

@@ -23,24 +23,6 @@
 #define N_ALLOCS 24
 #define ROUNDS   3
 
-static int setup(void **state)
-{
-	struct dh_daemon *d = calloc(1, sizeof(*d));
-
-	if (d == NULL)
-		return -1;
-	dh_init(d);
-	*state = d;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	dh_cleanup(*state);
-	free(*state);
-	return 0;
-}
-
 /* The index i in a payload "<tag>-<round>-<i>", or -1 when it is not one. */
 static int payload_index(const uint8_t *buf, long n, char tag, int round)
 {
@@ -227,10 +209,12 @@ static void test_daemon_round_log_lines(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_daemon_round_many_sockets, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_round_many_sockets_poll, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_round_stale_datagram, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_round_log_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_round_many_sockets, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_round_many_sockets_poll, dh_setup,
+	                                    dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_round_stale_datagram, dh_setup,
+	                                    dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_round_log_lines, dh_setup, dh_teardown),
 	};
 
 	if (argc < 2) {

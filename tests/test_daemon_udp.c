@@ -27,24 +27,6 @@
 #define BURST      600
 #define BURST_SIZE 1000
 
-static int setup(void **state)
-{
-	struct dh_daemon *d = calloc(1, sizeof(*d));
-
-	if (d == NULL)
-		return -1;
-	dh_init(d);
-	*state = d;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	dh_cleanup(*state); /* SIGKILL ends a stopped ternd too */
-	free(*state);
-	return 0;
-}
-
 /* Stop ternd, send the burst to its UDP listener, let it run again. */
 static void burst_while_stopped(struct dh_daemon *d)
 {
@@ -130,9 +112,10 @@ static void test_daemon_udp_recv_buffer_absorbs_burst(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_daemon_udp_kernel_drops_counted, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_udp_recv_buffer_absorbs_burst, setup,
-	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_udp_kernel_drops_counted, dh_setup,
+	                                    dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_udp_recv_buffer_absorbs_burst, dh_setup,
+	                                    dh_teardown),
 	};
 
 	if (argc < 2) {

@@ -37,25 +37,6 @@
 
 static unsigned long total_tried; /* every (address, method, client) tried, all tests */
 
-static int setup(void **state)
-{
-	struct dh_daemon *d = calloc(1, sizeof(*d));
-
-	if (d == NULL)
-		return -1;
-	dh_init(d);
-	*state = d;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	dh_source_ip = NULL;
-	dh_cleanup(*state);
-	free(*state);
-	return 0;
-}
-
 /* ---------------------------------------------------------- the runner */
 
 /* Clients that try a table, the allowed peers, and what arrived where. */
@@ -357,7 +338,7 @@ static int flood_teardown(void **state)
 	if (flood_started)
 		hp_flood_join(&flood);
 	flood_started = false;
-	return teardown(state);
+	return dh_teardown(state);
 }
 
 /* ChannelData to the peer and its echo back; retried, as a flood may cost a datagram. */
@@ -685,11 +666,12 @@ static void test_harden_secrets_not_logged(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_harden_policy_default, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_harden_policy_allow_rules, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_harden_policy_allow_loopback, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_harden_flood, setup, flood_teardown),
-	    cmocka_unit_test_setup_teardown(test_harden_secrets_not_logged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_harden_policy_default, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_harden_policy_allow_rules, dh_setup, dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_harden_policy_allow_loopback, dh_setup,
+	                                    dh_teardown),
+	    cmocka_unit_test_setup_teardown(test_harden_flood, dh_setup, flood_teardown),
+	    cmocka_unit_test_setup_teardown(test_harden_secrets_not_logged, dh_setup, dh_teardown),
 	};
 	int rc;
 

@@ -66,8 +66,15 @@ bool dh_signal_wait(struct dh_daemon *d, int sig, int timeout_ms, int *status);
 void dh_stop_clean(struct dh_daemon *d);
 /* Teardown: SIGKILL and reap if still running (printing its log), rm dir. */
 void dh_cleanup(struct dh_daemon *d);
-/* Whether the log contains text. */
+/* Whether the log contains text now. */
 bool dh_log_contains(const struct dh_daemon *d, const char *text);
+/*
+ * Whether it does within DH_LOG_WAIT_MS: workers write their lines up to
+ * 100 ms after the event (TERND_LOG_HOLD_MS), so a line a worker logs is
+ * waited for, not expected at once.
+ */
+#define DH_LOG_WAIT_MS 2000
+bool dh_log_shows(const struct dh_daemon *d, const char *text);
 /* The worker the log says took the allocation of 127.0.0.1:client_port, or -1. */
 struct dh_client;
 /* The worker that logged the allocation of client c (from its log line). */

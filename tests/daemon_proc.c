@@ -365,6 +365,18 @@ bool dh_log_contains(const struct dh_daemon *d, const char *text)
 	return strstr(read_log(d), text) != NULL;
 }
 
+bool dh_log_shows(const struct dh_daemon *d, const char *text)
+{
+	uint64_t until = dh_now_ms() + DH_LOG_WAIT_MS;
+
+	while (!dh_log_contains(d, text)) {
+		if (dh_now_ms() >= until)
+			return false;
+		sleep_ms(10);
+	}
+	return true;
+}
+
 int dh_client_worker(const struct dh_daemon *d, const struct dh_client *c)
 {
 	const char *p;
@@ -372,6 +384,8 @@ int dh_client_worker(const struct dh_daemon *d, const struct dh_client *c)
 
 	inet_ntop(AF_INET, c->local.addr, ip, sizeof(ip));
 	snprintf(key, sizeof(key), "alloc_created client=%s:%u worker=", ip, c->local.port);
+	if (!dh_log_shows(d, key))
+		return -1;
 	p = strstr(read_log(d), key);
 	return p == NULL ? -1 : atoi(p + strlen(key));
 }

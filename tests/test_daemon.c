@@ -445,7 +445,7 @@ static void test_daemon_descriptor_exhaustion(void **state)
 		assert_int_equal(dh_binding(t), 0); /* TCP served again */
 		dh_close(t);
 	}
-	assert_true(dh_log_contains(d, "accept_paused"));
+	assert_true(dh_log_shows(d, "accept_paused"));
 	dh_stop_clean(d);
 }
 

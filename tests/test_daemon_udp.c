@@ -60,17 +60,6 @@ static long long drops_after_a_while(const struct dh_daemon *d)
 	return v;
 }
 
-/* Log lines reach the file once the worker's round ends: wait a little. */
-static bool log_shows(const struct dh_daemon *d, const char *text)
-{
-	for (int i = 0; i < 20; i++) {
-		if (dh_log_contains(d, text))
-			return true;
-		usleep(50 * 1000);
-	}
-	return false;
-}
-
 /* Default buffer: the burst overflows it; counted, logged, and ternd goes on. */
 static void test_daemon_udp_kernel_drops_counted(void **state)
 {
@@ -83,8 +72,8 @@ static void test_daemon_udp_kernel_drops_counted(void **state)
 	burst_while_stopped(d);
 	drops = drops_after_a_while(d);
 	assert_true(drops > 0 && drops < BURST);
-	assert_true(log_shows(d, "udp_drops worker=0"));
-	assert_true(log_shows(d, "see udp-recv-buffer"));
+	assert_true(dh_log_shows(d, "udp_drops worker=0"));
+	assert_true(dh_log_shows(d, "see udp-recv-buffer"));
 	c = dh_allocated(d, DH_UDP, "127.0.0.1"); /* still serving */
 	dh_close(c);
 	dh_stop_clean(d);

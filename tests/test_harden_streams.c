@@ -214,7 +214,7 @@ static void check_hostile_closed(const struct dh_daemon *d, const struct hs_set 
 			         (unsigned long long)(c->closed_at - c->opened), c->bound_ms);
 		snprintf(line, sizeof(line), "conn_closed client=127.0.0.1:%u reason=%s\n",
 		         c->local_port, c->reason != NULL ? c->reason : "");
-		if (c->reason != NULL && !dh_log_contains(d, line))
+		if (c->reason != NULL && !dh_log_shows(d, line))
 			fail_msg("%s: no log line \"%s\"", c->name, line);
 		printf("  %-52s closed after %5llu ms: %s\n", c->name,
 		       (unsigned long long)(c->closed_at - c->opened),

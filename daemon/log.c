@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,15 @@ static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static _Thread_local char tl_buf[LOG_BUF_CAP];
 static _Thread_local size_t tl_len;
 static _Thread_local bool tl_on;
+static _Thread_local uint64_t tl_since; /* monotonic ms of the oldest gathered line */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 void ternd_log_setup(int fd, bool json, enum ternd_log_level max_level)
 {
@@ -96,6 +106,8 @@ void ternd_log(enum ternd_log_level level, const char *event, const char *fmt, .
 	}
 	if (tl_len + (size_t)n > sizeof(tl_buf))
 		ternd_log_flush();
+	if (tl_len == 0)
+		tl_since = mono_ms();
 	memcpy(tl_buf + tl_len, line, (size_t)n);
 	tl_len += (size_t)n;
 	if (level == TERND_ERROR)
@@ -116,6 +128,19 @@ void ternd_log_flush(void)
 		done += (size_t)w;
 	}
 	tl_len = 0;
+}
+
+int ternd_log_flush_due(void)
+{
+	uint64_t waited;
+
+	if (tl_len == 0)
+		return -1;
+	waited = mono_ms() - tl_since;
+	if (waited < TERND_LOG_HOLD_MS)
+		return (int)(TERND_LOG_HOLD_MS - waited);
+	ternd_log_flush();
+	return -1;
 }
 
 void ternd_log_buffered(bool on)

@@ -1,7 +1,7 @@
 /*
  * log.h - one line per event, text or JSON, to stderr or a log file.
  * Safe from every thread: each line is one write(2), or, on a thread that
- * buffers (a worker, once per loop round), part of one write of whole
+ * buffers (a worker, at most TERND_LOG_HOLD_MS late), part of one write of whole
  * lines. Secrets never reach here: callers log names, addresses and codes,
  * never passwords or keys.
  */
@@ -27,5 +27,13 @@ void ternd_log(enum ternd_log_level level, const char *event, const char *fmt, .
 void ternd_log_buffered(bool on);
 /* Write the calling thread's gathered lines; nothing when it does not buffer. */
 void ternd_log_flush(void);
+/*
+ * A worker's loop, before it blocks: write the gathered lines once the
+ * oldest has waited TERND_LOG_HOLD_MS (a busy worker then writes about ten
+ * times a second, not once per loop round). Returns how many milliseconds
+ * until the rest is due, or -1 when nothing waits: the loop wakes by then.
+ */
+#define TERND_LOG_HOLD_MS 100
+int ternd_log_flush_due(void);
 
 #endif /* TERND_LOG_H */

@@ -566,10 +566,13 @@ static bool drain_done(struct ternd_worker *w)
 	return atomic_load(&sh->drained) >= sh->workers || w->now >= sh->stop_deadline;
 }
 
-/* poll() timeout from the relay's next deadline and connection timers. */
-static int next_timeout(struct ternd_worker *w, uint64_t conn_deadline)
+/* poll() timeout from the relay's next deadline, connection timers and held log lines. */
+static int next_timeout(struct ternd_worker *w, uint64_t conn_deadline, int log_due_ms)
 {
 	uint64_t when = tern_relay_next_deadline(w->relay);
+
+	if (log_due_ms >= 0 && w->now + (uint64_t)log_due_ms < when)
+		when = w->now + (uint64_t)log_due_ms;
 
 	if (conn_deadline < when)
 		when = conn_deadline;
@@ -585,10 +588,11 @@ static void run(struct ternd_worker *w)
 	uint64_t last_publish = 0;
 
 	for (;;) {
-		int n;
+		int n, log_due_ms;
 
-		ternd_log_flush(); /* the round's log lines, before blocking */
-		n = ternd_loop_wait(&w->loop, next_timeout(w, conn_deadline), w->events,
+		/* log lines go out within TERND_LOG_HOLD_MS, not a write(2) per round */
+		log_due_ms = ternd_log_flush_due();
+		n = ternd_loop_wait(&w->loop, next_timeout(w, conn_deadline, log_due_ms), w->events,
 		                    TERND_EVENTS);
 
 		w->now = ternd_now_ms();
@@ -765,7 +769,7 @@ void *ternd_worker_main(void *argp)
 	if (w != NULL && setup(w, arg) == 0)
 		status = 0;
 	(void)!write(arg->ready_fd, &status, 1);
-	/* allocation events cost no write(2) each: lines go out once per round */
+	/* allocation events cost no write(2) each: lines go out at most 100 ms late */
 	ternd_log_buffered(true);
 	if (status == 0 && wait_for_start(arg))
 		run(w);
